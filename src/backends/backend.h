@@ -1,0 +1,141 @@
+// The backend contract: what a framework implements so that the harness can train the same
+// model, from the same weights, on the same batches as every other framework. The harness owns
+// data, model spec, initial weights, schedule, timing and results; a backend owns only the math.
+// Members marked (optional) have a default that says what happens when a backend lacks them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data/batch.h"
+#include "model/spec.h"
+#include "model/weights.h"
+
+namespace cb::backends {
+
+struct DeviceInfo {
+  std::string id;           // "cpu", "cuda:0", ...
+  std::string description;  // "Intel Xeon ... (2 threads)", "NVIDIA H200 (139 GiB)"
+};
+
+struct BackendInfo {
+  std::string name;                // "torch", "dlib", "tensorflow"
+  std::string version;             // the framework's own version, "" when unavailable
+  bool available = false;          // usable on this machine now
+  std::string unavailable_reason;  // why not, and how to fix it, when !available
+  std::vector<DeviceInfo> devices; // devices this backend can train on here
+};
+
+// The optimizer as the recipe defines it (docs/recipes.md); backends must follow this
+// definition exactly, whatever their framework's own conventions:
+//   sgd:   g = grad + weight_decay * w;  v = momentum * v + g;
+//          step = nesterov ? g + momentum * v : v;  w -= lr * step        (PyTorch's SGD)
+//   adamw: w -= lr * weight_decay * w; then Adam with beta1, beta2, eps   (PyTorch's AdamW)
+// Weight decay applies to every trainable tensor (batch-norm and bias included).
+struct OptimizerConfig {
+  enum class Kind { sgd, adamw };
+  Kind kind = Kind::sgd;
+  double momentum = 0.9;
+  bool nesterov = true;
+  double weight_decay = 5e-4;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adamw
+  double label_smoothing = 0.0;  // cross-entropy target: (1 - s) one-hot + s / classes
+};
+
+enum class MixedPrecision { off, fp16, bf16 };
+
+struct TrainerConfig {
+  const model::ModelSpec* spec = nullptr;         // the network to build (shapes inferred)
+  const model::Weights* initial_weights = nullptr; // every tensor of the spec, loaded exactly
+  OptimizerConfig optimizer;
+  std::string device = "cpu";  // one of BackendInfo::devices' ids
+  int threads = 0;             // CPU threads for the framework; 0 = all cores
+  MixedPrecision precision = MixedPrecision::off;  // (optional) GPU only
+  bool channels_last = false;  // (optional) memory format hint
+  bool autotune = false;       // (optional) cuDNN benchmark mode
+  bool deterministic = false;  // (optional) deterministic kernels
+  bool xla = false;            // (optional) TensorFlow's XLA
+};
+
+struct StepResult {
+  double loss = 0;      // mean loss over the batch (with label smoothing, if any)
+  double accuracy = 0;  // fraction of the batch predicted correctly, in [0, 1]
+};
+
+struct EvalResult {
+  std::int64_t correct = 0;  // samples predicted correctly
+  double loss_sum = 0;       // summed (not mean) loss, without label smoothing
+  std::int64_t count = 0;    // samples evaluated
+};
+
+class Trainer {
+ public:
+  virtual ~Trainer() = default;
+  // The layout train_step/evaluate expect (the harness converts; NCHW or NHWC).
+  virtual data::Layout input_layout() const = 0;
+  // Trainable parameters as the framework counts them (must equal the spec's count).
+  virtual std::int64_t parameter_count() const = 0;
+  // One optimizer step on the batch, in training mode; returns the loss and accuracy before it.
+  virtual StepResult train_step(const data::Batch& batch) = 0;
+  // Forward pass in inference mode (running statistics, no dropout); no parameter change.
+  virtual EvalResult evaluate(const data::Batch& batch) = 0;
+  // Logits of a batch in inference mode, n × classes row-major (for conformance tests).
+  virtual std::vector<float> logits(const data::Batch& batch) = 0;
+  // Sets the learning rate used by the following train_step calls.
+  virtual void set_learning_rate(double lr) = 0;
+  // Waits until all queued device work is done (timing points call this).
+  virtual void sync() = 0;
+  // Current weights and buffers under the spec's names and layouts.
+  virtual model::Weights export_weights() = 0;
+  // Replaces weights and buffers; every tensor of the spec must be present with its shape.
+  virtual void import_weights(const model::Weights& weights) = 0;
+  // (optional) Optimizer state (momentum buffers, ...) for checkpoints; default: empty, and
+  // a resumed trial restarts the optimizer state.
+  virtual model::Weights export_optimizer_state() { return {}; }
+  // (optional) Restores what export_optimizer_state returned; default: ignores it.
+  virtual void import_optimizer_state(const model::Weights& /*state*/) {}
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Name, version, availability (and why not) and devices; cheap, callable any time.
+  virtual BackendInfo info() const = 0;
+  // (optional) Why this backend cannot build `spec`, or nullopt when it can; default: it can.
+  virtual std::optional<std::string> cannot_build(const model::ModelSpec& /*spec*/) const {
+    return std::nullopt;
+  }
+  // Builds a trainer; throws cb::InputError (bad config) or cb::Unsupported (missing feature).
+  virtual std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const = 0;
+};
+
+// The registry of backends compiled into this binary (and placeholders for those left out).
+void register_backend(std::unique_ptr<Backend> backend);
+// Every registered backend, in registration order.
+const std::vector<std::unique_ptr<Backend>>& all_backends();
+// The backend called `name`, or nullptr.
+const Backend* find_backend(std::string_view name);
+// The names of every registered backend, comma-separated (for error messages).
+std::string backend_names();
+// Registers the backends this build was configured with (defined in backends/builtin.cpp,
+// which lives in the cifarbench_backends library, not the core).
+void register_builtin_backends();
+
+// A backend that was not compiled in: listed with the reason, never available.
+class MissingBackend : public Backend {
+ public:
+  MissingBackend(std::string name, std::string reason)
+      : name_(std::move(name)), reason_(std::move(reason)) {}
+  BackendInfo info() const override;
+  std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const override;
+
+ private:
+  std::string name_;
+  std::string reason_;
+};
+
+}  // namespace cb::backends

@@ -1,0 +1,57 @@
+#include <fmt/format.h>
+
+#include <mutex>
+
+#include "backends/backend.h"
+#include "core/error.h"
+
+namespace cb::backends {
+namespace {
+std::vector<std::unique_ptr<Backend>>& registry() {
+  static std::vector<std::unique_ptr<Backend>> backends;
+  return backends;
+}
+}  // namespace
+
+void register_backend(std::unique_ptr<Backend> backend) {
+  const std::string name = backend->info().name;
+  for (auto& existing : registry()) {
+    if (existing->info().name == name) {
+      existing = std::move(backend);
+      return;
+    }
+  }
+  registry().push_back(std::move(backend));
+}
+
+const std::vector<std::unique_ptr<Backend>>& all_backends() { return registry(); }
+
+const Backend* find_backend(std::string_view name) {
+  for (const auto& b : registry()) {
+    if (b->info().name == name) return b.get();
+  }
+  return nullptr;
+}
+
+std::string backend_names() {
+  std::string out;
+  for (const auto& b : registry()) {
+    if (!out.empty()) out += ", ";
+    out += b->info().name;
+  }
+  return out;
+}
+
+BackendInfo MissingBackend::info() const {
+  BackendInfo info;
+  info.name = name_;
+  info.available = false;
+  info.unavailable_reason = reason_;
+  return info;
+}
+
+std::unique_ptr<Trainer> MissingBackend::create_trainer(const TrainerConfig&) const {
+  throw Unsupported(fmt::format("framework '{}' is not available: {}", name_, reason_));
+}
+
+}  // namespace cb::backends

@@ -1,0 +1,24 @@
+// `cifarbench env`: the environment record, as text or JSON.
+#include <fmt/format.h>
+
+#include "bench/environment.h"
+#include "cli/command.h"
+
+namespace cb::cli {
+namespace {
+const CommandRegistration registration{"env", 60, [](CLI::App& app) {
+  auto* cmd = app.add_subcommand("env", "Print the environment record: machine, BLAS, build, "
+                                        "backends, GPUs, variables that change results");
+  auto json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *json, "print the record as JSON");
+  cmd->callback([json] {
+    const nlohmann::json env = bench::capture_environment();
+    if (*json) {
+      fmt::print("{}\n", env.dump(2));
+    } else {
+      fmt::print("{}", bench::format_environment(env));
+    }
+  });
+}};
+}  // namespace
+}  // namespace cb::cli
