@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, testing and running cifarbench need.
+# Idempotent: packages already installed are skipped, and apt-get runs only when needed.
+# Runs as root, or through sudo.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain and test tools
+  build-essential cmake git pkg-config libgtest-dev libgmock-dev libbenchmark-dev
+  clang python3
+  # core libraries
+  libtomlplusplus-dev libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libsqlite3-dev
+  # data: download, archives, image decoding
+  libcurl4-openssl-dev libarchive-dev libjpeg-dev libpng-dev
+  # frameworks: LibTorch (CPU) with c10d/Gloo headers, dlib
+  libtorch-dev libgloo-dev libdlib-dev
+  # an optimized BLAS: Debian's reference BLAS is ~30x slower for LibTorch and dlib
+  libopenblas0-pthread
+  # the Python PyTorch loop the torch backend is compared against (same LibTorch version)
+  python3-torch
+  # reports: figures and the headless browser that checks the HTML report
+  gnuplot-nox chromium
+)
+
+if [[ "${1:-}" == "--list" ]]; then
+  printf '%s\n' "${PACKAGES[@]}"
+  exit 0
+fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "install-deps: not root and no sudo; install these packages: ${missing[*]}" >&2
+    exit 2
+  fi
+fi
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+fi
+
+# Make sure libblas.so.3 resolves to OpenBLAS, not the reference implementation.
+blas_alt=libblas.so.3-$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+openblas=$(update-alternatives --list "$blas_alt" 2>/dev/null | grep openblas | head -n1 || true)
+if [[ -n "$openblas" ]]; then
+  current=$(readlink -f "/etc/alternatives/$blas_alt" || true)
+  if [[ "$current" != "$(readlink -f "$openblas")" ]]; then
+    $SUDO update-alternatives --set "$blas_alt" "$openblas"
+  fi
+  echo "install-deps: libblas.so.3 -> $openblas"
+fi
