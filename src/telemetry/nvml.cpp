@@ -21,8 +21,8 @@ struct nvmlUtilization {
   unsigned int memory;  // percent of the sample period device memory was read or written
 };
 constexpr nvmlReturn kNvmlSuccess = 0;
-constexpr int kNvmlClockSm = 1;          // nvmlClockType_t NVML_CLOCK_SM
-constexpr int kNvmlTemperatureGpu = 0;   // nvmlTemperatureSensors_t NVML_TEMPERATURE_GPU
+constexpr int kNvmlClockSm = 1;         // nvmlClockType_t NVML_CLOCK_SM
+constexpr int kNvmlTemperatureGpu = 0;  // nvmlTemperatureSensors_t NVML_TEMPERATURE_GPU
 
 template <typename F>
 F symbol(void* lib, const char* name) {
@@ -37,10 +37,10 @@ struct Nvml::Functions {
   nvmlReturn (*get_handle)(unsigned, nvmlDevice*) = nullptr;
   nvmlReturn (*get_utilization)(nvmlDevice, nvmlUtilization*) = nullptr;
   nvmlReturn (*get_memory)(nvmlDevice, nvmlMemory*) = nullptr;
-  nvmlReturn (*get_power)(nvmlDevice, unsigned*) = nullptr;               // milliwatts
-  nvmlReturn (*get_energy)(nvmlDevice, unsigned long long*) = nullptr;    // millijoules
-  nvmlReturn (*get_clock)(nvmlDevice, int, unsigned*) = nullptr;          // MHz
-  nvmlReturn (*get_temperature)(nvmlDevice, int, unsigned*) = nullptr;    // degrees C
+  nvmlReturn (*get_power)(nvmlDevice, unsigned*) = nullptr;             // milliwatts
+  nvmlReturn (*get_energy)(nvmlDevice, unsigned long long*) = nullptr;  // millijoules
+  nvmlReturn (*get_clock)(nvmlDevice, int, unsigned*) = nullptr;        // MHz
+  nvmlReturn (*get_temperature)(nvmlDevice, int, unsigned*) = nullptr;  // degrees C
 };
 
 Nvml::Nvml(const std::string& library) : functions_(std::make_unique<Functions>()) {
@@ -57,8 +57,10 @@ Nvml::Nvml(const std::string& library) : functions_(std::make_unique<Functions>(
   f.get_count = symbol<decltype(f.get_count)>(library_, "nvmlDeviceGetCount_v2");
   f.get_handle = symbol<decltype(f.get_handle)>(library_, "nvmlDeviceGetHandleByIndex_v2");
   if (!f.init || !f.get_count || !f.get_handle) {
-    reason_ = fmt::format("no NVIDIA driver found ({} lacks nvmlInit_v2, nvmlDeviceGetCount_v2 "
-                          "or nvmlDeviceGetHandleByIndex_v2: driver too old)", library);
+    reason_ = fmt::format(
+        "no NVIDIA driver found ({} lacks nvmlInit_v2, nvmlDeviceGetCount_v2 "
+        "or nvmlDeviceGetHandleByIndex_v2: driver too old)",
+        library);
     return;
   }
   // Optional readings: a driver without one keeps that field empty, it is never fatal.
@@ -81,8 +83,8 @@ Nvml::Nvml(const std::string& library) : functions_(std::make_unique<Functions>(
   driver_missing_ = false;
   unsigned count = 0;
   if (nvmlReturn rc = f.get_count(&count); rc != kNvmlSuccess) {
-    reason_ = fmt::format("NVML could not count GPUs (nvmlDeviceGetCount_v2 failed with code {})",
-                          rc);
+    reason_ =
+        fmt::format("NVML could not count GPUs (nvmlDeviceGetCount_v2 failed with code {})", rc);
     return;
   }
   for (unsigned i = 0; i < count; ++i) {
@@ -149,13 +151,16 @@ GpuInventory list_gpus(const std::string& library) {
   auto init = symbol<nvmlReturn (*)()>(lib, "nvmlInit_v2");
   auto shutdown = symbol<nvmlReturn (*)()>(lib, "nvmlShutdown");
   auto get_count = symbol<nvmlReturn (*)(unsigned*)>(lib, "nvmlDeviceGetCount_v2");
-  auto get_handle = symbol<nvmlReturn (*)(unsigned, nvmlDevice*)>(lib, "nvmlDeviceGetHandleByIndex_v2");
+  auto get_handle =
+      symbol<nvmlReturn (*)(unsigned, nvmlDevice*)>(lib, "nvmlDeviceGetHandleByIndex_v2");
   auto get_name = symbol<nvmlReturn (*)(nvmlDevice, char*, unsigned)>(lib, "nvmlDeviceGetName");
   auto get_driver = symbol<nvmlReturn (*)(char*, unsigned)>(lib, "nvmlSystemGetDriverVersion");
   auto get_memory = symbol<nvmlReturn (*)(nvmlDevice, nvmlMemory*)>(lib, "nvmlDeviceGetMemoryInfo");
   if (!init || !get_count || !get_handle) {
-    inv.reason = fmt::format("{} lacks nvmlInit_v2/nvmlDeviceGetCount_v2/"
-                             "nvmlDeviceGetHandleByIndex_v2 (driver too old)", library);
+    inv.reason = fmt::format(
+        "{} lacks nvmlInit_v2/nvmlDeviceGetCount_v2/"
+        "nvmlDeviceGetHandleByIndex_v2 (driver too old)",
+        library);
     dlclose(lib);
     return inv;
   }

@@ -19,9 +19,9 @@ struct GpuDescription {
 };
 
 struct GpuInventory {
-  bool available = false;       // NVML loaded and initialized
-  std::string reason;           // why not, when !available ("no NVIDIA driver found: ...")
-  std::string driver_version;   // when available
+  bool available = false;      // NVML loaded and initialized
+  std::string reason;          // why not, when !available ("no NVIDIA driver found: ...")
+  std::string driver_version;  // when available
   std::vector<GpuDescription> gpus;
 };
 
@@ -36,8 +36,8 @@ struct GpuReading {
   std::optional<double> utilization_memory_percent;  // time device memory was read or written
   std::optional<std::uint64_t> memory_used_bytes;
   std::optional<std::uint64_t> memory_total_bytes;
-  std::optional<double> power_watts;                     // board power draw
-  std::optional<std::uint64_t> energy_millijoules;       // counter since the driver loaded
+  std::optional<double> power_watts;                // board power draw
+  std::optional<std::uint64_t> energy_millijoules;  // counter since the driver loaded
   std::optional<unsigned> sm_clock_mhz;
   std::optional<unsigned> temperature_celsius;
 };

@@ -51,15 +51,16 @@ ProcessCpuTicks parse_process_stat(std::string_view text, std::string_view sourc
   // [17] num_threads (20), as proc(5) numbers them.
   const auto fields = split_whitespace(text.substr(close + 1));
   if (fields.size() < 18)
-    throw InputError(fmt::format("{}: expected at least 20 fields, found {}", source,
-                                 fields.size() + 2));
+    throw InputError(
+        fmt::format("{}: expected at least 20 fields, found {}", source, fields.size() + 2));
   const auto user = to_unsigned(fields[11]);
   const auto system = to_unsigned(fields[12]);
   const auto threads = to_unsigned(fields[17]);
   if (!user || !system || !threads)
-    throw InputError(fmt::format("{}: expected integers in fields 14 (utime), 15 (stime) and "
-                                 "20 (num_threads), found '{}', '{}', '{}'",
-                                 source, fields[11], fields[12], fields[17]));
+    throw InputError(
+        fmt::format("{}: expected integers in fields 14 (utime), 15 (stime) and "
+                    "20 (num_threads), found '{}', '{}', '{}'",
+                    source, fields[11], fields[12], fields[17]));
   return {*user, *system, static_cast<int>(*threads)};
 }
 
@@ -74,14 +75,14 @@ SystemCpuTicks parse_system_stat(std::string_view text, std::string_view source)
     if (words.empty() || words[0] != "cpu") continue;
     // user nice system idle iowait irq softirq steal; guest time is already inside user/nice.
     if (words.size() < 5)
-      throw InputError(fmt::format("{}: the 'cpu' line has {} values, expected at least 4",
-                                   source, words.size() - 1));
+      throw InputError(fmt::format("{}: the 'cpu' line has {} values, expected at least 4", source,
+                                   words.size() - 1));
     std::uint64_t v[8] = {};
     for (std::size_t i = 1; i < words.size() && i <= 8; ++i) {
       const auto value = to_unsigned(words[i]);
       if (!value)
-        throw InputError(fmt::format("{}: 'cpu' value {} is '{}', expected an integer", source,
-                                     i, words[i]));
+        throw InputError(
+            fmt::format("{}: 'cpu' value {} is '{}', expected an integer", source, i, words[i]));
       v[i - 1] = *value;
     }
     SystemCpuTicks ticks;
@@ -108,9 +109,12 @@ ProcessMemory parse_process_status(std::string_view text) {
     const auto value = to_unsigned(words[0]);
     if (!value) continue;
     // The kernel prints memory in kB (units of 1024 bytes).
-    if (key == "VmRSS") memory.rss_bytes = *value * 1024;
-    else if (key == "VmHWM") memory.peak_rss_bytes = *value * 1024;
-    else if (key == "Threads") memory.threads = static_cast<int>(*value);
+    if (key == "VmRSS")
+      memory.rss_bytes = *value * 1024;
+    else if (key == "VmHWM")
+      memory.peak_rss_bytes = *value * 1024;
+    else if (key == "Threads")
+      memory.threads = static_cast<int>(*value);
   }
   return memory;
 }
@@ -120,7 +124,8 @@ double cores_busy(std::uint64_t ticks, long ticks_per_second, double wall_second
   return static_cast<double>(ticks) / static_cast<double>(ticks_per_second) / wall_seconds;
 }
 
-std::optional<double> system_cpu_percent(const SystemCpuTicks& before, const SystemCpuTicks& after) {
+std::optional<double> system_cpu_percent(const SystemCpuTicks& before,
+                                         const SystemCpuTicks& after) {
   if (after.total <= before.total || after.busy < before.busy) return std::nullopt;
   return 100.0 * static_cast<double>(after.busy - before.busy) /
          static_cast<double>(after.total - before.total);

@@ -14,9 +14,12 @@ nlohmann::json or_null(const std::optional<T>& value) {
 
 std::string_view phase_name(Phase phase) {
   switch (phase) {
-    case Phase::train: return "train";
-    case Phase::eval: return "eval";
-    case Phase::idle: break;
+    case Phase::train:
+      return "train";
+    case Phase::eval:
+      return "eval";
+    case Phase::idle:
+      break;
   }
   return "idle";
 }

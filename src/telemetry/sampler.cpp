@@ -12,8 +12,8 @@ Sampler::Sampler(SamplerOptions options)
       ticks_per_second_(clock_ticks_per_second()),
       logical_cpus_(online_cpus()) {
   if (!(options_.rate_hz > 0 && options_.rate_hz <= 1000))
-    throw InputError(fmt::format("telemetry rate {} Hz: expected a rate in (0, 1000] Hz",
-                                 options_.rate_hz));
+    throw InputError(
+        fmt::format("telemetry rate {} Hz: expected a rate in (0, 1000] Hz", options_.rate_hz));
   if (!options_.enabled) {
     gpu_ = {false, "telemetry off", "telemetry sampling was disabled for this run", {}};
     log_ = empty_log();
@@ -100,7 +100,8 @@ Sample Sampler::take_sample() {
     }
   }
   const auto system = procfs_.system_cpu();
-  if (system && previous_system_) s.system_cpu_percent = system_cpu_percent(*previous_system_, *system);
+  if (system && previous_system_)
+    s.system_cpu_percent = system_cpu_percent(*previous_system_, *system);
   if (const auto memory = procfs_.process_memory()) {
     s.rss_bytes = memory->rss_bytes;
     s.peak_rss_bytes = memory->peak_rss_bytes;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "telemetry/nvml.h"
 #include "telemetry/procfs.h"
@@ -22,10 +23,22 @@ struct SamplerOptions {
   std::string nvml_library = kNvmlLibrary;
   std::string proc_root = "/proc";
 
-  SamplerOptions& enable(bool on) { enabled = on; return *this; }
-  SamplerOptions& rate(double hz) { rate_hz = hz; return *this; }
-  SamplerOptions& library(std::string path) { nvml_library = std::move(path); return *this; }
-  SamplerOptions& procfs(std::string root) { proc_root = std::move(root); return *this; }
+  SamplerOptions& enable(bool on) {
+    enabled = on;
+    return *this;
+  }
+  SamplerOptions& rate(double hz) {
+    rate_hz = hz;
+    return *this;
+  }
+  SamplerOptions& library(std::string path) {
+    nvml_library = std::move(path);
+    return *this;
+  }
+  SamplerOptions& procfs(std::string root) {
+    proc_root = std::move(root);
+    return *this;
+  }
 };
 
 class Sampler {

@@ -31,9 +31,11 @@ struct IntervalEnergy {
   bool from_counter = false;
 };
 IntervalEnergy interval_energy(const GpuReading& a, const GpuReading& b, double seconds) {
-  if (a.energy_millijoules && b.energy_millijoules && *b.energy_millijoules >= *a.energy_millijoules)
+  if (a.energy_millijoules && b.energy_millijoules &&
+      *b.energy_millijoules >= *a.energy_millijoules)
     return {static_cast<double>(*b.energy_millijoules - *a.energy_millijoules) / 1000.0, true};
-  if (a.power_watts && b.power_watts) return {0.5 * (*a.power_watts + *b.power_watts) * seconds, false};
+  if (a.power_watts && b.power_watts)
+    return {0.5 * (*a.power_watts + *b.power_watts) * seconds, false};
   return {};
 }
 
@@ -71,7 +73,8 @@ TelemetrySummary summarize(const SampleLog& log, std::uint64_t training_images) 
       if (g.memory_used_bytes) memory_used = memory_used.value_or(0) + *g.memory_used_bytes;
     }
     if (train && !utilization.empty()) train_utilization.push_back(*mean(utilization));
-    if (memory_used) s.peak_gpu_memory_bytes = std::max(s.peak_gpu_memory_bytes.value_or(0), *memory_used);
+    if (memory_used)
+      s.peak_gpu_memory_bytes = std::max(s.peak_gpu_memory_bytes.value_or(0), *memory_used);
 
     // The interval since the previous sample is charged to this sample's phase.
     if (i > 0) {
@@ -91,15 +94,20 @@ TelemetrySummary summarize(const SampleLog& log, std::uint64_t training_images) 
     if (sample.process_cpu_cores) cpu_cores.push_back(*sample.process_cpu_cores);
     if (sample.process_cpu_percent) cpu_percent.push_back(*sample.process_cpu_percent);
     if (sample.system_cpu_percent) system_percent.push_back(*sample.system_cpu_percent);
-    if (sample.peak_rss_bytes) s.peak_rss_bytes = std::max(s.peak_rss_bytes.value_or(0), *sample.peak_rss_bytes);
-    else if (sample.rss_bytes) s.peak_rss_bytes = std::max(s.peak_rss_bytes.value_or(0), *sample.rss_bytes);
+    if (sample.peak_rss_bytes)
+      s.peak_rss_bytes = std::max(s.peak_rss_bytes.value_or(0), *sample.peak_rss_bytes);
+    else if (sample.rss_bytes)
+      s.peak_rss_bytes = std::max(s.peak_rss_bytes.value_or(0), *sample.rss_bytes);
   }
   s.gpu_utilization_mean_percent = mean(train_utilization);
   s.gpu_utilization_median_percent = percentile(train_utilization, 0.5);
   s.gpu_utilization_p95_percent = percentile(train_utilization, 0.95);
-  if (any_counter && any_integrated) s.energy_method = "mixed";
-  else if (any_counter) s.energy_method = "energy counter";
-  else if (any_integrated) s.energy_method = "integrated power";
+  if (any_counter && any_integrated)
+    s.energy_method = "mixed";
+  else if (any_counter)
+    s.energy_method = "energy counter";
+  else if (any_integrated)
+    s.energy_method = "integrated power";
   if (s.train_energy_joules && training_images > 0)
     s.joules_per_training_image = *s.train_energy_joules / static_cast<double>(training_images);
   s.process_cpu_cores_mean = mean(cpu_cores);
@@ -109,27 +117,28 @@ TelemetrySummary summarize(const SampleLog& log, std::uint64_t training_images) 
 }
 
 nlohmann::json to_json(const TelemetrySummary& s) {
-  nlohmann::json j = {
-      {"enabled", s.enabled},
-      {"rate_hz", s.rate_hz},
-      {"samples", s.samples},
-      {"train_samples", s.train_samples},
-      {"duration_s", s.duration_s},
-      {"logical_cpus", s.logical_cpus},
-      {"gpu_unavailable_reason", s.gpu.available ? nlohmann::json(nullptr) : nlohmann::json(s.gpu.reason)},
-      {"gpu_missing_functions", s.gpu.missing_functions},
-      {"gpu_utilization_mean_percent", or_null(s.gpu_utilization_mean_percent)},
-      {"gpu_utilization_median_percent", or_null(s.gpu_utilization_median_percent)},
-      {"gpu_utilization_p95_percent", or_null(s.gpu_utilization_p95_percent)},
-      {"peak_gpu_memory_bytes", or_null(s.peak_gpu_memory_bytes)},
-      {"energy_joules", or_null(s.energy_joules)},
-      {"train_energy_joules", or_null(s.train_energy_joules)},
-      {"joules_per_training_image", or_null(s.joules_per_training_image)},
-      {"energy_method", s.energy_method.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.energy_method)},
-      {"process_cpu_cores_mean", or_null(s.process_cpu_cores_mean)},
-      {"process_cpu_percent_mean", or_null(s.process_cpu_percent_mean)},
-      {"system_cpu_percent_mean", or_null(s.system_cpu_percent_mean)},
-      {"peak_rss_bytes", or_null(s.peak_rss_bytes)}};
+  nlohmann::json j = {{"enabled", s.enabled},
+                      {"rate_hz", s.rate_hz},
+                      {"samples", s.samples},
+                      {"train_samples", s.train_samples},
+                      {"duration_s", s.duration_s},
+                      {"logical_cpus", s.logical_cpus},
+                      {"gpu_unavailable_reason",
+                       s.gpu.available ? nlohmann::json(nullptr) : nlohmann::json(s.gpu.reason)},
+                      {"gpu_missing_functions", s.gpu.missing_functions},
+                      {"gpu_utilization_mean_percent", or_null(s.gpu_utilization_mean_percent)},
+                      {"gpu_utilization_median_percent", or_null(s.gpu_utilization_median_percent)},
+                      {"gpu_utilization_p95_percent", or_null(s.gpu_utilization_p95_percent)},
+                      {"peak_gpu_memory_bytes", or_null(s.peak_gpu_memory_bytes)},
+                      {"energy_joules", or_null(s.energy_joules)},
+                      {"train_energy_joules", or_null(s.train_energy_joules)},
+                      {"joules_per_training_image", or_null(s.joules_per_training_image)},
+                      {"energy_method", s.energy_method.empty() ? nlohmann::json(nullptr)
+                                                                : nlohmann::json(s.energy_method)},
+                      {"process_cpu_cores_mean", or_null(s.process_cpu_cores_mean)},
+                      {"process_cpu_percent_mean", or_null(s.process_cpu_percent_mean)},
+                      {"system_cpu_percent_mean", or_null(s.system_cpu_percent_mean)},
+                      {"peak_rss_bytes", or_null(s.peak_rss_bytes)}};
   return j;
 }
 
@@ -145,28 +154,28 @@ std::string format_summary(const TelemetrySummary& s) {
                        *s.gpu_utilization_mean_percent, *s.gpu_utilization_median_percent,
                        *s.gpu_utilization_p95_percent);
   } else {
-    out += fmt::format("  GPU utilization (train)  {}\n",
-                       gpu_na(s.train_samples == 0 ? "no training-phase samples"
-                                                   : "not reported by this driver"));
+    out += fmt::format(
+        "  GPU utilization (train)  {}\n",
+        gpu_na(s.train_samples == 0 ? "no training-phase samples" : "not reported by this driver"));
   }
   out += fmt::format("  peak GPU memory          {}\n",
                      s.peak_gpu_memory_bytes ? bytes_text(*s.peak_gpu_memory_bytes)
                                              : gpu_na("not reported by this driver"));
   if (s.energy_joules) {
-    std::string line = fmt::format("  GPU energy               {:.1f} J ({})", *s.energy_joules,
-                                   s.energy_method);
+    std::string line =
+        fmt::format("  GPU energy               {:.1f} J ({})", *s.energy_joules, s.energy_method);
     if (s.joules_per_training_image)
       line += fmt::format(", {:.3g} J per training image", *s.joules_per_training_image);
     out += line + "\n";
   } else {
-    out += fmt::format("  GPU energy               {}\n",
-                       gpu_na(s.samples < 2 ? "fewer than two samples"
-                                            : "no energy counter or power reading"));
+    out += fmt::format(
+        "  GPU energy               {}\n",
+        gpu_na(s.samples < 2 ? "fewer than two samples" : "no energy counter or power reading"));
   }
   if (s.process_cpu_cores_mean) {
-    out += fmt::format("  process CPU              mean {:.2f} cores ({:.1f} % of {} logical CPUs)\n",
-                       *s.process_cpu_cores_mean, s.process_cpu_percent_mean.value_or(0),
-                       s.logical_cpus);
+    out += fmt::format(
+        "  process CPU              mean {:.2f} cores ({:.1f} % of {} logical CPUs)\n",
+        *s.process_cpu_cores_mean, s.process_cpu_percent_mean.value_or(0), s.logical_cpus);
   } else {
     out += fmt::format("  process CPU              n/a ({})\n",
                        s.enabled ? "no procfs reading" : "telemetry off");

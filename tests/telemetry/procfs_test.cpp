@@ -24,8 +24,8 @@ TEST(ProcessStat, ReadsCpuTicksAndThreads) {
 }
 
 TEST(ProcessStat, NameEndingInNumbersAndAParenthesisIsSkippedFromTheLastOne) {
-  const ProcessCpuTicks t = parse_process_stat(std::string("1234 (my (odd) name) 9 9") + ") " +
-                                               (kStatTail + 1));
+  const ProcessCpuTicks t =
+      parse_process_stat(std::string("1234 (my (odd) name) 9 9") + ") " + (kStatTail + 1));
   EXPECT_EQ(t.user_ticks, 250u);
   EXPECT_EQ(t.system_ticks, 40u);
   EXPECT_EQ(t.threads, 7);
@@ -104,8 +104,9 @@ TEST(CpuUtilization, SystemPercentIsEmptyWhenNoTicksPassed) {
 }
 
 TEST(ProcfsReader, ReadsAFixtureFolder) {
-  const auto root = std::filesystem::temp_directory_path() /
-                    ("cifarbench_procfs_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  const auto root =
+      std::filesystem::temp_directory_path() /
+      ("cifarbench_procfs_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
   std::filesystem::create_directories(root / "self");
   std::ofstream(root / "self" / "stat") << "77 (a) b) c)" << kStatTail;
   std::ofstream(root / "stat") << "cpu  1 2 3 4 5 6 7 8 0 0\n";
