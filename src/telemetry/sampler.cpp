@@ -91,7 +91,10 @@ Sample Sampler::take_sample() {
 
   const double wall = std::chrono::duration<double>(now - previous_time_).count();
   const auto process = procfs_.process_cpu();
-  if (process && previous_process_ && wall > 0) {
+  // CPU time moves in whole ticks (10 ms), so a closing sample just after the previous one
+  // would turn one tick into a huge rate: such short intervals leave the CPU fields empty.
+  const bool long_enough = wall >= 0.5 / options_.rate_hz;
+  if (process && previous_process_ && long_enough) {
     const std::uint64_t before = previous_process_->user_ticks + previous_process_->system_ticks;
     const std::uint64_t after = process->user_ticks + process->system_ticks;
     if (after >= before) {
@@ -100,7 +103,7 @@ Sample Sampler::take_sample() {
     }
   }
   const auto system = procfs_.system_cpu();
-  if (system && previous_system_)
+  if (system && previous_system_ && long_enough)
     s.system_cpu_percent = system_cpu_percent(*previous_system_, *system);
   if (const auto memory = procfs_.process_memory()) {
     s.rss_bytes = memory->rss_bytes;
