@@ -1,0 +1,59 @@
+// CPU and memory of this process and of the machine, from procfs. The parsers are pure
+// functions over the files' text so they are tested on fixtures; the readers add the I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cb::telemetry {
+
+// From /proc/<pid>/stat: CPU time in clock ticks (sysconf(_SC_CLK_TCK) per second).
+struct ProcessCpuTicks {
+  std::uint64_t user_ticks = 0;
+  std::uint64_t system_ticks = 0;
+  int threads = 0;
+};
+// Parses /proc/<pid>/stat. The name field may hold spaces and parentheses, so the fields are
+// counted from the LAST ')'. Throws cb::InputError naming `source` when the text is malformed.
+ProcessCpuTicks parse_process_stat(std::string_view text,
+                                   std::string_view source = "/proc/self/stat");
+
+// From the aggregate "cpu" line of /proc/stat, in clock ticks.
+struct SystemCpuTicks {
+  std::uint64_t busy = 0;   // user + nice + system + irq + softirq + steal
+  std::uint64_t total = 0;  // busy + idle + iowait
+};
+SystemCpuTicks parse_system_stat(std::string_view text, std::string_view source = "/proc/stat");
+
+// From /proc/<pid>/status; a field the kernel did not print stays empty.
+struct ProcessMemory {
+  std::optional<std::uint64_t> rss_bytes;       // VmRSS
+  std::optional<std::uint64_t> peak_rss_bytes;  // VmHWM, the high-water mark of VmRSS
+  std::optional<int> threads;                   // Threads
+};
+ProcessMemory parse_process_status(std::string_view text);
+
+// CPU time spent over `wall_seconds`, as cores busy (1.0 = one core all the time).
+double cores_busy(std::uint64_t ticks, long ticks_per_second, double wall_seconds);
+// System CPU utilization between two readings, in percent of all CPUs; empty if no ticks passed.
+std::optional<double> system_cpu_percent(const SystemCpuTicks& before, const SystemCpuTicks& after);
+
+// Reads the files under `proc_root` ("/proc"; tests point it at a fixture folder).
+class ProcfsReader {
+ public:
+  explicit ProcfsReader(std::string proc_root = "/proc");
+  // Each returns empty when the file cannot be read or parsed (telemetry never aborts a trial).
+  std::optional<ProcessCpuTicks> process_cpu() const;
+  std::optional<SystemCpuTicks> system_cpu() const;
+  std::optional<ProcessMemory> process_memory() const;
+
+ private:
+  std::string root_;
+};
+
+long clock_ticks_per_second();
+int online_cpus();
+
+}  // namespace cb::telemetry
