@@ -38,7 +38,8 @@ enum class Code : int {
   internal = 13, unavailable = 14, data_loss = 15, unauthenticated = 16
 };
 
-// Every C function we call, as a pointer filled by the loader; the X-macro keeps the list of
+// Every C function we call, as a pointer filled by the loader (C enum parameters such as
+// TF_DataType and TF_Code are int-sized in the C ABI, so they are declared as int); the X-macro keeps the list of
 // names (for dlsym and error messages) and the table's members in one place.
 #define CIFARBENCH_TF_FUNCTIONS(X)                                                            \
   X(TF_Version, const char* (*)())                                                           \
