@@ -135,7 +135,7 @@ class TensorFlowTrainer : public Trainer {
     return {plan_.images, DataType::float32, {batch.n, batch.h, batch.w, batch.c}, batch.data, {}};
   }
 
-  const model::ModelSpec& spec_;
+  model::ModelSpec spec_;  // a copy: the trainer may outlive the caller's spec
   OptimizerConfig optimizer_;
   tf::GraphPlan plan_;
   std::unique_ptr<tf::TensorFlowSession> session_;
