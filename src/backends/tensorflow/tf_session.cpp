@@ -62,7 +62,8 @@ void TensorFlowSession::build(const std::vector<GraphOp>& ops,
                                  ? gradients.at(static_cast<std::size_t>(in.gradient_of))
                                  : output(in));
     }
-    for (const auto& [name, value] : op.attrs) {
+    for (const auto& entry : op.attrs) {
+      const std::string& name = entry.first;  // not a structured binding: lambdas capture it
       const char* attr = name.c_str();
       std::visit(
           [&](const auto& v) {
@@ -92,7 +93,7 @@ void TensorFlowSession::build(const std::vector<GraphOp>& ops,
               check(status.get(), fmt::format("setting attribute {} of {}", name, op.name));
             }
           },
-          value);
+          entry.second);
     }
     TF_Operation* created = api_.TF_FinishOperation(desc, status.get());
     check(status.get(), fmt::format("creating {} ({})", op.name, op.type));
