@@ -73,7 +73,7 @@ _cifarbench_optional(DLIB CIFARBENCH_WITH_DLIB dlib_FOUND libdlib-dev "the dlib 
 set(_tf_always ON)
 _cifarbench_optional(TENSORFLOW CIFARBENCH_WITH_TENSORFLOW _tf_always "" "the TensorFlow backend")
 if(CIFARBENCH_HAVE_TENSORFLOW)
-  set(CIFARBENCH_TENSORFLOW_REASON "built; the TensorFlow C library is loaded at run time")
+  set(CIFARBENCH_TENSORFLOW_REASON "built (the TensorFlow C library is loaded at run time)")
 endif()
 
 function(cifarbench_link_optional_libraries target)

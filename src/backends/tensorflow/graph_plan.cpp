@@ -1,0 +1,731 @@
+#include "backends/tensorflow/graph_plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "core/error.h"
+
+namespace cb::backends::tf {
+namespace {
+
+using model::Layer;
+using model::Op;
+
+// A layer's output while building: a 4-D NHWC tensor [n, h, w, c], or a flat [n, c] one.
+struct Value {
+  OpInput out;
+  int c = 0, h = 1, w = 1;
+  bool flat = false;
+};
+
+std::vector<std::int64_t> shape_of(const Value& v) {
+  if (v.flat) return {-1, v.c};
+  return {-1, v.h, v.w, v.c};
+}
+
+std::string op_name_text(Op op) {
+  switch (op) {
+    case Op::input: return "input";
+    case Op::conv2d: return "conv2d";
+    case Op::batch_norm: return "batch_norm";
+    case Op::relu: return "relu";
+    case Op::max_pool: return "max_pool";
+    case Op::avg_pool: return "avg_pool";
+    case Op::global_avg_pool: return "global_avg_pool";
+    case Op::flatten: return "flatten";
+    case Op::linear: return "linear";
+    case Op::dropout: return "dropout";
+    case Op::add: return "add";
+    case Op::pad_channels: return "pad_channels";
+    case Op::subsample: return "subsample";
+    case Op::scale: return "scale";
+    case Op::gelu: return "gelu";
+  }
+  return "unknown";
+}
+
+// TensorFlow op names allow [A-Za-z0-9_.\-/]; anything else in a spec name becomes '_'.
+std::string sanitized(const std::string& name) {
+  std::string out = name;
+  for (char& ch : out) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' ||
+                    ch == '-' || ch == '/';
+    if (!ok) ch = '_';
+  }
+  return out;
+}
+
+int window_output(int size, int kernel, int stride, int padding) {
+  return (size + 2 * padding - kernel) / stride + 1;
+}
+
+class PlanBuilder {
+ public:
+  PlanBuilder(const model::ModelSpec& spec, const PlanOptions& options)
+      : spec_(spec), options_(options) {}
+
+  GraphPlan build() {
+    plan_.num_classes = spec_.num_classes;
+    if (spec_.layers.empty() || spec_.layers[0].op != Op::input) {
+      throw InputError(fmt::format("model '{}': layers[0] must be the input", spec_.name));
+    }
+    add_placeholders();
+    add_variables();
+    const Value train = forward(true);
+    plan_.train_logits = logits_of(train, "train");
+    const Value eval = forward(false);
+    plan_.eval_logits = logits_of(eval, "eval");
+    add_loss();
+    add_updates();
+    return std::move(plan_);
+  }
+
+ private:
+  // ---- op creation ------------------------------------------------------------------------
+  OpInput add(std::vector<GraphOp>& list, GraphOp op) {
+    if (!names_.insert(op.name).second) {
+      throw Unsupported(fmt::format(
+          "model '{}': two TensorFlow operations would be named '{}' (rename a layer)",
+          spec_.name, op.name));
+    }
+    list.push_back(std::move(op));
+    return {list.back().name, 0};
+  }
+  OpInput add(GraphOp op) { return add(plan_.forward_ops, std::move(op)); }
+
+  OpInput const_int32(const std::string& name, std::vector<std::int64_t> shape,
+                      std::vector<std::int32_t> values) {
+    ConstTensor t{DataType::int32, shape, {}, std::move(values)};
+    return add({"Const", name, {}, {{"dtype", DataType::int32}, {"value", t}}, shape});
+  }
+  OpInput const_float(const std::string& name, std::vector<std::int64_t> shape,
+                      std::vector<float> values) {
+    ConstTensor t{DataType::float32, shape, std::move(values), {}};
+    return add({"Const", name, {}, {{"dtype", DataType::float32}, {"value", t}}, shape});
+  }
+  OpInput scalar(const std::string& name, double value) {
+    return const_float(name, {}, {static_cast<float>(value)});
+  }
+  static std::map<std::string, AttrValue> typed(std::map<std::string, AttrValue> attrs = {}) {
+    attrs.emplace("T", DataType::float32);
+    return attrs;
+  }
+
+  // ---- placeholders and variables ----------------------------------------------------------
+  void add_placeholders() {
+    const auto& in = spec_.input;
+    std::vector<std::int64_t> image_shape{-1, in.h, in.w, in.c};
+    plan_.images = add({"Placeholder", "images", {},
+                        {{"dtype", DataType::float32}, {"shape", ShapeAttr{image_shape}}},
+                        image_shape}).op;
+    std::vector<std::int64_t> target_shape{-1, spec_.num_classes};
+    plan_.targets = add({"Placeholder", "targets", {},
+                         {{"dtype", DataType::float32}, {"shape", ShapeAttr{target_shape}}},
+                         target_shape}).op;
+    plan_.learning_rate = add({"Placeholder", "learning_rate", {},
+                               {{"dtype", DataType::float32}, {"shape", ShapeAttr{{}}}},
+                               {}}).op;
+  }
+
+  void add_variable(const std::string& spec_name, bool trainable, WeightLayout layout,
+                    std::vector<std::int64_t> spec_shape) {
+    VariablePlan v;
+    v.spec_name = spec_name;
+    v.trainable = trainable;
+    v.layout = layout;
+    v.spec_shape = spec_shape;
+    v.tf_shape = spec_shape;
+    if (layout == WeightLayout::oihw_to_hwio) {
+      v.tf_shape = {spec_shape[2], spec_shape[3], spec_shape[1], spec_shape[0]};
+    } else if (layout == WeightLayout::out_in_to_in_out) {
+      v.tf_shape = {spec_shape[1], spec_shape[0]};
+    }
+    const std::string base = "var/" + sanitized(spec_name);
+    const auto handle = add({"VarHandleOp", base, {},
+                             {{"dtype", DataType::float32}, {"shape", ShapeAttr{v.tf_shape}},
+                              {"shared_name", base}, {"container", std::string()}},
+                             {}});
+    v.handle = handle.op;
+    v.read = add({"ReadVariableOp", base + "/read", {handle}, {{"dtype", DataType::float32}},
+                  v.tf_shape}).op;
+    const auto init = add({"Placeholder", base + "/init_value", {},
+                           {{"dtype", DataType::float32}, {"shape", ShapeAttr{v.tf_shape}}},
+                           v.tf_shape});
+    v.init_value = init.op;
+    v.init_assign = add({"AssignVariableOp", base + "/init", {handle, init},
+                         {{"dtype", DataType::float32}}, {}}).op;
+    if (trainable) {
+      const auto momentum = add({"VarHandleOp", base + "/momentum", {},
+                                 {{"dtype", DataType::float32},
+                                  {"shape", ShapeAttr{v.tf_shape}},
+                                  {"shared_name", base + "/momentum"},
+                                  {"container", std::string()}},
+                                 {}});
+      v.momentum_handle = momentum.op;
+      const auto zeros = add({"ZerosLike", base + "/momentum/zeros", {{v.read, 0}}, typed(),
+                              v.tf_shape});
+      v.momentum_init_assign = add({"AssignVariableOp", base + "/momentum/init",
+                                    {momentum, zeros}, {{"dtype", DataType::float32}}, {}}).op;
+      plan_.trainable.push_back(static_cast<int>(plan_.variables.size()));
+    }
+    variable_index_[spec_name] = static_cast<int>(plan_.variables.size());
+    plan_.variables.push_back(std::move(v));
+  }
+
+  OpInput read(const std::string& spec_name) {
+    return {plan_.variables.at(static_cast<std::size_t>(variable_index_.at(spec_name))).read, 0};
+  }
+  const VariablePlan& variable(const std::string& spec_name) {
+    return plan_.variables.at(static_cast<std::size_t>(variable_index_.at(spec_name)));
+  }
+
+  // Input channels of each layer, from a shape pass over the spec (the spec's own shape
+  // inference lives in model/; recomputed here so the plan needs nothing filled in).
+  void add_variables() {
+    shapes_.assign(spec_.layers.size(), Value{});
+    shapes_[0] = {{}, spec_.input.c, spec_.input.h, spec_.input.w, false};
+    for (std::size_t i = 1; i < spec_.layers.size(); ++i) {
+      const Layer& l = spec_.layers[i];
+      const Value x = shapes_[input_index(i, 0)];
+      Value out = x;
+      switch (l.op) {
+        case Op::conv2d:
+          if (l.groups != 1) {
+            throw Unsupported(fmt::format(
+                "model '{}', layer '{}': grouped convolution (groups = {}) is not supported by "
+                "the TensorFlow backend",
+                spec_.name, l.name, l.groups));
+          }
+          add_variable(l.name + ".weight", true, WeightLayout::oihw_to_hwio,
+                       {l.out_channels, x.c, l.kernel, l.kernel});
+          if (l.bias) add_variable(l.name + ".bias", true, WeightLayout::same, {l.out_channels});
+          out = {{}, l.out_channels, window_output(x.h, l.kernel, l.stride, l.padding),
+                 window_output(x.w, l.kernel, l.stride, l.padding), false};
+          break;
+        case Op::batch_norm:
+          if (l.affine) {
+            add_variable(l.name + ".weight", true, WeightLayout::same, {x.c});
+            add_variable(l.name + ".bias", true, WeightLayout::same, {x.c});
+          }
+          add_variable(l.name + ".running_mean", false, WeightLayout::same, {x.c});
+          add_variable(l.name + ".running_var", false, WeightLayout::same, {x.c});
+          break;
+        case Op::max_pool:
+        case Op::avg_pool:
+          out.h = window_output(x.h, l.kernel, l.stride, l.padding);
+          out.w = window_output(x.w, l.kernel, l.stride, l.padding);
+          break;
+        case Op::global_avg_pool:
+          out = {{}, x.c, 1, 1, x.flat};
+          break;
+        case Op::flatten:
+          out = {{}, x.c * x.h * x.w, 1, 1, true};
+          break;
+        case Op::linear:
+          if (x.h != 1 || x.w != 1) {
+            throw InputError(fmt::format(
+                "model '{}', layer '{}': linear input is {}×{}×{}, not flat", spec_.name,
+                l.name, x.c, x.h, x.w));
+          }
+          add_variable(l.name + ".weight", true, WeightLayout::out_in_to_in_out,
+                       {l.out_features, x.c});
+          if (l.bias) add_variable(l.name + ".bias", true, WeightLayout::same, {l.out_features});
+          out = {{}, l.out_features, 1, 1, true};
+          break;
+        case Op::pad_channels:
+          out.c = l.out_channels;
+          break;
+        case Op::subsample:
+          out.h = (x.h - 1) / l.stride + 1;
+          out.w = (x.w - 1) / l.stride + 1;
+          break;
+        case Op::input:
+          throw InputError(fmt::format("model '{}': layer '{}' is a second input", spec_.name,
+                                       l.name));
+        default:
+          break;
+      }
+      if (out.c <= 0 || out.h <= 0 || out.w <= 0) {
+        throw InputError(fmt::format("model '{}', layer '{}': output shape {}×{}×{} is empty",
+                                     spec_.name, l.name, out.c, out.h, out.w));
+      }
+      shapes_[i] = out;
+    }
+  }
+
+  std::size_t input_index(std::size_t layer, std::size_t k) const {
+    const Layer& l = spec_.layers[layer];
+    if (l.inputs.empty()) return layer - 1;
+    const int idx = l.inputs.at(k);
+    if (idx < 0 || static_cast<std::size_t>(idx) >= layer) {
+      throw InputError(fmt::format("model '{}', layer '{}': input index {} is not an earlier "
+                                   "layer", spec_.name, l.name, idx));
+    }
+    return static_cast<std::size_t>(idx);
+  }
+
+  // ---- forward pass --------------------------------------------------------------------------
+  Value as_4d(const Value& x, const std::string& name) {
+    if (!x.flat) return x;
+    Value y = x;
+    y.flat = false;
+    const auto shape = const_int32(name + "/shape", {4}, {-1, 1, 1, x.c});
+    y.out = add({"Reshape", name, {x.out, shape}, typed({{"Tshape", DataType::int32}}),
+                 shape_of(y)});
+    return y;
+  }
+  Value as_flat(const Value& x, const std::string& name) {
+    if (x.flat) return x;
+    Value y{{}, x.c * x.h * x.w, 1, 1, true};
+    OpInput source = x.out;
+    if (x.h * x.w > 1) {
+      // PyTorch flattens C×H×W; NHWC must be transposed to NCHW first so the order matches.
+      const auto perm = const_int32(name + "/nchw_perm", {4}, {0, 3, 1, 2});
+      source = add({"Transpose", name + "/nchw", {x.out, perm},
+                    typed({{"Tperm", DataType::int32}}), {-1, x.c, x.h, x.w}});
+    }
+    const auto shape = const_int32(name + "/shape", {2}, {-1, y.c});
+    y.out = add({"Reshape", name, {source, shape}, typed({{"Tshape", DataType::int32}}),
+                 shape_of(y)});
+    return y;
+  }
+
+  // Explicit spatial padding (Pad, or PadV2 with `fill`), for a VALID window after it.
+  Value pad_spatial(const Value& x, int padding, const std::string& name,
+                    std::optional<float> fill) {
+    Value y = x;
+    y.h += 2 * padding;
+    y.w += 2 * padding;
+    const auto paddings =
+        const_int32(name + "/paddings", {4, 2}, {0, 0, padding, padding, padding, padding, 0, 0});
+    if (fill) {
+      const auto value = scalar(name + "/fill", *fill);
+      y.out = add({"PadV2", name, {x.out, paddings, value},
+                   typed({{"Tpaddings", DataType::int32}}), shape_of(y)});
+    } else {
+      y.out = add({"Pad", name, {x.out, paddings}, typed({{"Tpaddings", DataType::int32}}),
+                   shape_of(y)});
+    }
+    return y;
+  }
+
+  // The padding attribute to use after deciding on explicit padding ("SAME" or "VALID").
+  std::string window_padding(Value& x, const Layer& l, const std::string& base,
+                             std::optional<float> fill, bool same_allowed) {
+    if (l.padding == 0) return "VALID";
+    if (same_allowed && same_padding_matches(x.h, l.kernel, l.stride, l.padding) &&
+        same_padding_matches(x.w, l.kernel, l.stride, l.padding)) {
+      return "SAME";
+    }
+    x = pad_spatial(x, l.padding, base + "/pad", fill);
+    return "VALID";
+  }
+
+  Value forward_layer(std::size_t i, const std::vector<Value>& values, bool training,
+                      const std::string& mode) {
+    const Layer& l = spec_.layers[i];
+    const std::string base = mode + "/" + sanitized(l.name);
+    Value x = values[input_index(i, 0)];
+    Value y = shapes_[i];
+    y.flat = x.flat;
+    switch (l.op) {
+      case Op::input:
+        break;
+      case Op::conv2d: {
+        x = as_4d(x, base + "/to_4d");
+        y.flat = false;
+        const std::string padding = window_padding(x, l, base, std::nullopt, true);
+        const std::vector<std::int64_t> strides{1, l.stride, l.stride, 1};
+        y.out = add({"Conv2D", base, {x.out, read(l.name + ".weight")},
+                     typed({{"strides", strides}, {"padding", padding},
+                            {"data_format", std::string("NHWC")},
+                            {"dilations", std::vector<std::int64_t>{1, 1, 1, 1}},
+                            {"use_cudnn_on_gpu", true}}),
+                     shape_of(y)});
+        if (l.bias) {
+          y.out = add({"BiasAdd", base + "/bias", {y.out, read(l.name + ".bias")},
+                       typed({{"data_format", std::string("NHWC")}}), shape_of(y)});
+        }
+        return y;
+      }
+      case Op::batch_norm: {
+        const bool was_flat = x.flat;
+        x = as_4d(x, base + "/to_4d");
+        const OpInput scale = l.affine ? read(l.name + ".weight")
+                                       : const_float(base + "/unit_scale", {x.c},
+                                                     std::vector<float>(x.c, 1.0f));
+        const OpInput offset = l.affine ? read(l.name + ".bias")
+                                        : const_float(base + "/zero_offset", {x.c},
+                                                      std::vector<float>(x.c, 0.0f));
+        Value bn = x;
+        // exponential_avg_factor is PyTorch's momentum: running = (1-f)·running + f·batch.
+        bn.out = add({"FusedBatchNormV3", base,
+                      {x.out, scale, offset, read(l.name + ".running_mean"),
+                       read(l.name + ".running_var")},
+                      typed({{"U", DataType::float32},
+                             {"epsilon", static_cast<float>(l.eps)},
+                             {"exponential_avg_factor",
+                              static_cast<float>(training ? l.momentum : 1.0)},
+                             {"data_format", std::string("NHWC")},
+                             {"is_training", training}}),
+                      shape_of(bn)});
+        if (training) {
+          for (const auto& [stat, index] :
+               {std::pair{std::string("running_mean"), 1}, std::pair{std::string("running_var"), 2}}) {
+            const auto& var = variable(l.name + "." + stat);
+            plan_.step_targets.push_back(
+                add({"AssignVariableOp", base + "/update_" + stat,
+                     {{var.handle, 0}, {bn.out.op, index}}, {{"dtype", DataType::float32}}, {}})
+                    .op);
+          }
+        }
+        return was_flat ? as_flat(bn, base + "/to_flat") : bn;
+      }
+      case Op::relu:
+        y.out = add({"Relu", base, {x.out}, typed(), shape_of(y)});
+        return y;
+      case Op::max_pool:
+      case Op::avg_pool: {
+        x = as_4d(x, base + "/to_4d");
+        y.flat = false;
+        const bool is_max = l.op == Op::max_pool;
+        // Max pooling pads with the lowest float (never chosen); average pooling with zeros
+        // that count in the mean (count_include_pad), which TF's SAME would not do.
+        const std::string padding = window_padding(
+            x, l, base, is_max ? std::optional<float>(std::numeric_limits<float>::lowest())
+                               : std::nullopt,
+            is_max);
+        const std::vector<std::int64_t> window{1, l.kernel, l.kernel, 1};
+        const std::vector<std::int64_t> strides{1, l.stride, l.stride, 1};
+        y.out = add({is_max ? "MaxPool" : "AvgPool", base, {x.out},
+                     typed({{"ksize", window}, {"strides", strides}, {"padding", padding},
+                            {"data_format", std::string("NHWC")}}),
+                     shape_of(y)});
+        return y;
+      }
+      case Op::global_avg_pool: {
+        if (x.flat) return x;
+        const auto axes = const_int32(base + "/axes", {2}, {1, 2});
+        y.out = add({"Mean", base, {x.out, axes},
+                     typed({{"Tidx", DataType::int32}, {"keep_dims", true}}), shape_of(y)});
+        return y;
+      }
+      case Op::flatten:
+        return as_flat(x, base);
+      case Op::linear: {
+        x = as_flat(x, base + "/flat");
+        y.flat = true;
+        y.out = add({"MatMul", base, {x.out, read(l.name + ".weight")},
+                     typed({{"transpose_a", false}, {"transpose_b", false}}), shape_of(y)});
+        if (l.bias) {
+          y.out = add({"BiasAdd", base + "/bias", {y.out, read(l.name + ".bias")},
+                       typed({{"data_format", std::string("NHWC")}}), shape_of(y)});
+        }
+        return y;
+      }
+      case Op::dropout: {
+        if (!training || l.p <= 0.0) return x;
+        std::vector<std::int64_t> per_sample;
+        if (x.flat) {
+          per_sample = {x.c};
+        } else {
+          per_sample = {x.h, x.w, x.c};
+        }
+        const std::int64_t rank = static_cast<std::int64_t>(per_sample.size()) + 1;
+        const auto mask_shape = add({"Placeholder", base + "/mask_shape", {},
+                                     {{"dtype", DataType::int32}, {"shape", ShapeAttr{{rank}}}},
+                                     {rank}});
+        plan_.dropout_masks.push_back({mask_shape.op, per_sample});
+        // The mask's shape is fed, not taken from x, so the mask is off the gradient path.
+        const auto uniform = add({"RandomUniform", base + "/uniform", {mask_shape},
+                                  {{"dtype", DataType::float32}, {"T", DataType::int32},
+                                   {"seed", std::int64_t{0}}, {"seed2", std::int64_t{0}}},
+                                  shape_of(x)});
+        const auto keep = add({"GreaterEqual", base + "/keep", {uniform, scalar(base + "/p", l.p)},
+                               typed(), shape_of(x)});
+        const auto mask = add({"Cast", base + "/mask", {keep},
+                               {{"SrcT", DataType::boolean}, {"DstT", DataType::float32},
+                                {"Truncate", false}},
+                               shape_of(x)});
+        const auto kept = add({"Mul", base + "/apply", {x.out, mask}, typed(), shape_of(x)});
+        y = x;
+        y.out = add({"Mul", base, {kept, scalar(base + "/rescale", 1.0 / (1.0 - l.p))}, typed(),
+                     shape_of(x)});
+        return y;
+      }
+      case Op::add: {
+        Value other = values[input_index(i, 1)];
+        if (x.flat != other.flat) {
+          x = as_4d(x, base + "/lhs_4d");
+          other = as_4d(other, base + "/rhs_4d");
+        }
+        y.flat = x.flat;
+        y.out = add({"AddV2", base, {x.out, other.out}, typed(), shape_of(y)});
+        return y;
+      }
+      case Op::pad_channels: {
+        const std::int32_t extra = l.out_channels - x.c;
+        const auto paddings =
+            x.flat ? const_int32(base + "/paddings", {2, 2}, {0, 0, 0, extra})
+                   : const_int32(base + "/paddings", {4, 2}, {0, 0, 0, 0, 0, 0, 0, extra});
+        y.out = add({"Pad", base, {x.out, paddings}, typed({{"Tpaddings", DataType::int32}}),
+                     shape_of(y)});
+        return y;
+      }
+      case Op::subsample: {
+        if (x.flat || l.stride == 1) return x;
+        const auto zeros = const_int32(base + "/begin", {4}, {0, 0, 0, 0});
+        const auto ends = const_int32(base + "/end", {4}, {0, 0, 0, 0});
+        const auto strides = const_int32(base + "/strides", {4}, {1, l.stride, l.stride, 1});
+        y.out = add({"StridedSlice", base, {x.out, zeros, ends, strides},
+                     typed({{"Index", DataType::int32},
+                            {"begin_mask", std::int64_t{15}},
+                            {"end_mask", std::int64_t{15}},
+                            {"ellipsis_mask", std::int64_t{0}},
+                            {"new_axis_mask", std::int64_t{0}},
+                            {"shrink_axis_mask", std::int64_t{0}}}),
+                     shape_of(y)});
+        return y;
+      }
+      case Op::scale:
+        y.out = add({"Mul", base, {x.out, scalar(base + "/factor", l.scale)}, typed(),
+                     shape_of(y)});
+        return y;
+      case Op::gelu: {
+        // Exact GELU, x·½(1 + erf(x/√2)) as PyTorch's default; TF's Gelu op has no C++ gradient.
+        const auto scaled = add({"Mul", base + "/x_over_sqrt2",
+                                 {x.out, scalar(base + "/inv_sqrt2", 1.0 / std::sqrt(2.0))},
+                                 typed(), shape_of(y)});
+        const auto erf = add({"Erf", base + "/erf", {scaled}, typed(), shape_of(y)});
+        const auto one_plus =
+            add({"AddV2", base + "/one_plus", {erf, scalar(base + "/one", 1.0)}, typed(),
+                 shape_of(y)});
+        const auto times_x = add({"Mul", base + "/times_x", {x.out, one_plus}, typed(),
+                                  shape_of(y)});
+        y.out = add({"Mul", base, {times_x, scalar(base + "/half", 0.5)}, typed(), shape_of(y)});
+        return y;
+      }
+    }
+    throw Unsupported(fmt::format("model '{}', layer '{}': op {} is not supported", spec_.name,
+                                  l.name, op_name_text(l.op)));
+  }
+
+  Value forward(bool training) {
+    const std::string mode = training ? "train" : "eval";
+    std::vector<Value> values(spec_.layers.size());
+    values[0] = shapes_[0];
+    values[0].out = {plan_.images, 0};
+    for (std::size_t i = 1; i < spec_.layers.size(); ++i) {
+      values[i] = forward_layer(i, values, training, mode);
+    }
+    return values.back();
+  }
+
+  OpInput logits_of(const Value& last, const std::string& mode) {
+    if (last.c * last.h * last.w != spec_.num_classes) {
+      throw InputError(fmt::format("model '{}': the last layer has {}×{}×{} outputs, not {} "
+                                   "classes", spec_.name, last.c, last.h, last.w,
+                                   spec_.num_classes));
+    }
+    return as_flat(last, mode + "/logits").out;
+  }
+
+  void add_loss() {
+    const auto xent = add({"SoftmaxCrossEntropyWithLogits", "loss/xent",
+                           {plan_.train_logits, {plan_.targets, 0}}, typed(), {-1}});
+    const auto axis = const_int32("loss/axis", {1}, {0});
+    plan_.loss = add({"Mean", "loss/mean", {xent, axis},
+                      typed({{"Tidx", DataType::int32}, {"keep_dims", false}}), {}});
+  }
+
+  // SGD exactly as OptimizerConfig defines it: g = grad + wd·w, then ResourceApplyMomentum,
+  // whose update (accum = m·accum + g; w -= lr·(nesterov ? g + m·accum : accum)) is PyTorch's.
+  void add_updates() {
+    const auto& opt = options_.optimizer;
+    const auto momentum = add(plan_.update_ops, {"Const", "update/momentum", {},
+                                                 {{"dtype", DataType::float32},
+                                                  {"value", ConstTensor{DataType::float32, {},
+                                                                        {static_cast<float>(opt.momentum)}, {}}}},
+                                                 {}});
+    OpInput decay;
+    if (opt.weight_decay != 0.0) {
+      decay = add(plan_.update_ops, {"Const", "update/weight_decay", {},
+                                     {{"dtype", DataType::float32},
+                                      {"value", ConstTensor{DataType::float32, {},
+                                                            {static_cast<float>(opt.weight_decay)}, {}}}},
+                                     {}});
+    }
+    for (std::size_t j = 0; j < plan_.trainable.size(); ++j) {
+      const auto& v = plan_.variables[static_cast<std::size_t>(plan_.trainable[j])];
+      const std::string base = "update/" + sanitized(v.spec_name);
+      OpInput grad{"", 0, static_cast<int>(j)};
+      if (opt.weight_decay != 0.0) {
+        const auto decayed = add(plan_.update_ops, {"Mul", base + "/decay", {{v.read, 0}, decay},
+                                                    typed(), v.tf_shape});
+        grad = add(plan_.update_ops, {"AddV2", base + "/grad", {grad, decayed}, typed(),
+                                      v.tf_shape});
+      }
+      plan_.step_targets.push_back(
+          add(plan_.update_ops,
+              {"ResourceApplyMomentum", base,
+               {{v.handle, 0}, {v.momentum_handle, 0}, {plan_.learning_rate, 0}, grad, momentum},
+               typed({{"use_locking", false}, {"use_nesterov", opt.nesterov}}), {}})
+              .op);
+    }
+  }
+
+  const model::ModelSpec& spec_;
+  const PlanOptions& options_;
+  GraphPlan plan_;
+  std::set<std::string> names_;
+  std::map<std::string, int> variable_index_;
+  std::vector<Value> shapes_;
+};
+
+std::vector<std::int64_t> check_shape(const std::vector<float>& values,
+                                      const std::vector<std::int64_t>& shape) {
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  if (n != static_cast<std::int64_t>(values.size())) {
+    throw InputError(fmt::format("a weight tensor has {} values, but its shape needs {}",
+                                 values.size(), n));
+  }
+  return shape;
+}
+
+}  // namespace
+
+bool same_padding_matches(int size, int kernel, int stride, int padding) {
+  const int same_out = (size + stride - 1) / stride;
+  const int pad_total = std::max((same_out - 1) * stride + kernel - size, 0);
+  return same_out == window_output(size, kernel, stride, padding) && pad_total / 2 == padding;
+}
+
+GraphPlan plan_graph(const model::ModelSpec& spec, const PlanOptions& options) {
+  if (options.optimizer.kind != OptimizerConfig::Kind::sgd) {
+    throw Unsupported("the TensorFlow backend implements only the sgd optimizer (adamw: not yet)");
+  }
+  return PlanBuilder(spec, options).build();
+}
+
+std::optional<std::string> unsupported_reason(const model::ModelSpec& spec,
+                                              const OptimizerConfig& optimizer) {
+  try {
+    PlanOptions options;
+    options.optimizer = optimizer;
+    plan_graph(spec, options);
+  } catch (const Unsupported& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
+}
+
+std::vector<float> to_tf_layout(const std::vector<float>& values,
+                                const std::vector<std::int64_t>& spec_shape, WeightLayout layout) {
+  check_shape(values, spec_shape);
+  std::vector<float> out(values.size());
+  if (layout == WeightLayout::same) return values;
+  if (layout == WeightLayout::out_in_to_in_out) {
+    const auto rows = spec_shape[0], cols = spec_shape[1];
+    for (std::int64_t o = 0; o < rows; ++o)
+      for (std::int64_t i = 0; i < cols; ++i) out[static_cast<std::size_t>(i * rows + o)] =
+          values[static_cast<std::size_t>(o * cols + i)];
+    return out;
+  }
+  const auto O = spec_shape[0], I = spec_shape[1], H = spec_shape[2], W = spec_shape[3];
+  for (std::int64_t o = 0; o < O; ++o)
+    for (std::int64_t i = 0; i < I; ++i)
+      for (std::int64_t h = 0; h < H; ++h)
+        for (std::int64_t w = 0; w < W; ++w)
+          out[static_cast<std::size_t>(((h * W + w) * I + i) * O + o)] =
+              values[static_cast<std::size_t>(((o * I + i) * H + h) * W + w)];
+  return out;
+}
+
+std::vector<float> from_tf_layout(const std::vector<float>& values,
+                                  const std::vector<std::int64_t>& spec_shape,
+                                  WeightLayout layout) {
+  check_shape(values, spec_shape);
+  std::vector<float> out(values.size());
+  if (layout == WeightLayout::same) return values;
+  if (layout == WeightLayout::out_in_to_in_out) {
+    const auto rows = spec_shape[0], cols = spec_shape[1];
+    for (std::int64_t o = 0; o < rows; ++o)
+      for (std::int64_t i = 0; i < cols; ++i) out[static_cast<std::size_t>(o * cols + i)] =
+          values[static_cast<std::size_t>(i * rows + o)];
+    return out;
+  }
+  const auto O = spec_shape[0], I = spec_shape[1], H = spec_shape[2], W = spec_shape[3];
+  for (std::int64_t o = 0; o < O; ++o)
+    for (std::int64_t i = 0; i < I; ++i)
+      for (std::int64_t h = 0; h < H; ++h)
+        for (std::int64_t w = 0; w < W; ++w)
+          out[static_cast<std::size_t>(((o * I + i) * H + h) * W + w)] =
+              values[static_cast<std::size_t>(((h * W + w) * I + i) * O + o)];
+  return out;
+}
+
+std::vector<float> smoothed_targets(const std::vector<std::int64_t>& labels, int classes,
+                                    double smoothing) {
+  std::vector<float> out(labels.size() * static_cast<std::size_t>(classes),
+                         static_cast<float>(smoothing / classes));
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || labels[i] >= classes) {
+      throw InputError(fmt::format("label {} of sample {} is outside [0, {})", labels[i], i,
+                                   classes));
+    }
+    out[i * static_cast<std::size_t>(classes) + static_cast<std::size_t>(labels[i])] +=
+        static_cast<float>(1.0 - smoothing);
+  }
+  return out;
+}
+
+EvalResult score_logits(const std::vector<float>& logits, const std::vector<std::int64_t>& labels,
+                        int classes) {
+  EvalResult r;
+  const auto k = static_cast<std::size_t>(classes);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const float* row = logits.data() + i * k;
+    std::size_t best = 0;
+    for (std::size_t j = 1; j < k; ++j) {
+      if (row[j] > row[best]) best = j;
+    }
+    double sum = 0;
+    for (std::size_t j = 0; j < k; ++j) sum += std::exp(static_cast<double>(row[j] - row[best]));
+    const auto label = static_cast<std::size_t>(labels[i]);
+    r.loss_sum += std::log(sum) + static_cast<double>(row[best]) - static_cast<double>(row[label]);
+    if (best == label) ++r.correct;
+    ++r.count;
+  }
+  return r;
+}
+
+const std::map<std::string, std::string>& registered_cpp_gradients() {
+  // Checked in tensorflow/tensorflow's tensorflow/cc/gradients/*.cc (REGISTER_GRADIENT_OP).
+  static const std::map<std::string, std::string> table{
+      {"AddV2", "math_grad.cc"},
+      {"AvgPool", "nn_grad.cc"},
+      {"BiasAdd", "nn_grad.cc"},
+      {"Conv2D", "nn_grad.cc"},
+      {"Erf", "math_grad.cc"},
+      {"FusedBatchNormV3", "nn_grad.cc"},
+      {"MatMul", "math_grad.cc"},
+      {"MaxPool", "nn_grad.cc"},
+      {"Mean", "math_grad.cc"},
+      {"Mul", "math_grad.cc"},
+      {"Pad", "array_grad.cc"},
+      {"PadV2", "array_grad.cc"},
+      {"Relu", "nn_grad.cc"},
+      {"Reshape", "array_grad.cc"},
+      {"SoftmaxCrossEntropyWithLogits", "nn_grad.cc"},
+      {"StridedSlice", "array_grad.cc"},
+      {"Transpose", "array_grad.cc"},
+  };
+  return table;
+}
+
+}  // namespace cb::backends::tf

@@ -1,0 +1,201 @@
+// The TensorFlow backend: a Backend that reports whether TensorFlow's C library could be loaded
+// (and why not), and a Trainer that runs the planned graph in one TensorFlow session.
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "backends/backend.h"
+#include "backends/tensorflow/graph_plan.h"
+#include "backends/tensorflow/tf_library.h"
+#include "backends/tensorflow/tf_session.h"
+#include "core/error.h"
+
+namespace cb::backends {
+namespace {
+
+using tf::DataType;
+using tf::Feed;
+
+class TensorFlowTrainer : public Trainer {
+ public:
+  TensorFlowTrainer(std::shared_ptr<const tf::TensorFlowLibrary> library,
+                    const TrainerConfig& config)
+      : spec_(*config.spec), optimizer_(config.optimizer) {
+    tf::PlanOptions options;
+    options.optimizer = config.optimizer;
+    plan_ = tf::plan_graph(spec_, options);
+    tf::SessionSettings settings;
+    settings.intra_op_threads = config.threads;
+    settings.xla = config.xla;
+    if (config.device == "cpu") {
+      settings.hide_gpus = true;
+    } else {
+      settings.visible_gpu = config.device.substr(std::string("cuda:").size());
+    }
+    session_ = std::make_unique<tf::TensorFlowSession>(std::move(library), plan_, settings);
+    import_weights(*config.initial_weights);
+    for (const auto& v : plan_.variables) {
+      if (v.trainable) momentum_inits_.push_back(v.momentum_init_assign);
+    }
+    session_->run({}, {}, momentum_inits_, "zeroing the momentum buffers");
+  }
+
+  data::Layout input_layout() const override { return data::Layout::nhwc; }
+
+  std::int64_t parameter_count() const override {
+    std::int64_t n = 0;
+    for (const auto& v : plan_.variables) {
+      if (!v.trainable) continue;
+      std::int64_t size = 1;
+      for (auto d : v.tf_shape) size *= d;
+      n += size;
+    }
+    return n;
+  }
+
+  StepResult train_step(const data::Batch& batch) override {
+    std::vector<Feed> feeds{images(batch),
+                            {plan_.targets, DataType::float32,
+                             {batch.n, plan_.num_classes},
+                             tf::smoothed_targets(batch.labels, plan_.num_classes,
+                                                  optimizer_.label_smoothing),
+                             {}},
+                            {plan_.learning_rate, DataType::float32, {}, {learning_rate_}, {}}};
+    for (const auto& mask : plan_.dropout_masks) {
+      Feed f{mask.placeholder, DataType::int32, {static_cast<std::int64_t>(mask.per_sample.size() + 1)}, {}, {batch.n}};
+      for (auto d : mask.per_sample) f.ints.push_back(static_cast<std::int32_t>(d));
+      feeds.push_back(std::move(f));
+    }
+    const auto out = session_->run(feeds, {plan_.loss, plan_.train_logits}, plan_.step_targets,
+                                   "training step");
+    const auto scored = tf::score_logits(out[1], batch.labels, plan_.num_classes);
+    return {out[0].at(0), batch.n ? static_cast<double>(scored.correct) / batch.n : 0.0};
+  }
+
+  EvalResult evaluate(const data::Batch& batch) override {
+    return tf::score_logits(logits(batch), batch.labels, plan_.num_classes);
+  }
+
+  std::vector<float> logits(const data::Batch& batch) override {
+    return session_->run({images(batch)}, {plan_.eval_logits}, {}, "evaluation")[0];
+  }
+
+  void set_learning_rate(double lr) override { learning_rate_ = static_cast<float>(lr); }
+
+  // TF_SessionRun returns only once its fetched outputs are on the host, so nothing is queued.
+  void sync() override {}
+
+  model::Weights export_weights() override {
+    std::vector<tf::OpInput> reads;
+    for (const auto& v : plan_.variables) reads.push_back({v.read, 0});
+    const auto values = session_->run({}, reads, {}, "reading the weights");
+    model::Weights weights;
+    for (std::size_t i = 0; i < plan_.variables.size(); ++i) {
+      const auto& v = plan_.variables[i];
+      weights.tensors.push_back(
+          {v.spec_name, v.trainable,
+           {v.spec_shape, tf::from_tf_layout(values[i], v.spec_shape, v.layout)}});
+    }
+    return weights;
+  }
+
+  void import_weights(const model::Weights& weights) override {
+    std::vector<Feed> feeds;
+    std::vector<std::string> assigns;
+    for (const auto& v : plan_.variables) {
+      const auto* t = weights.find(v.spec_name);
+      if (!t) throw InputError(fmt::format("weights lack the tensor '{}'", v.spec_name));
+      if (t->tensor.shape != v.spec_shape) {
+        throw InputError(fmt::format("weight '{}' has shape [{}], expected [{}]", v.spec_name,
+                                     fmt::join(t->tensor.shape, ", "),
+                                     fmt::join(v.spec_shape, ", ")));
+      }
+      feeds.push_back({v.init_value, DataType::float32, v.tf_shape,
+                       tf::to_tf_layout(t->tensor.values, v.spec_shape, v.layout), {}});
+      assigns.push_back(v.init_assign);
+    }
+    session_->run(feeds, {}, assigns, "loading the weights");
+  }
+
+ private:
+  Feed images(const data::Batch& batch) const {
+    const auto& in = spec_.input;
+    if (batch.layout != data::Layout::nhwc || batch.precision != data::Precision::float32) {
+      throw InputError("the TensorFlow backend needs float32 NHWC batches");
+    }
+    if (batch.c != in.c || batch.h != in.h || batch.w != in.w ||
+        static_cast<std::int64_t>(batch.data.size()) != batch.numel() ||
+        static_cast<int>(batch.labels.size()) != batch.n) {
+      throw InputError(fmt::format("batch of {}×{}×{}×{} with {} labels does not match the "
+                                   "model input {}×{}×{}",
+                                   batch.n, batch.h, batch.w, batch.c, batch.labels.size(),
+                                   in.h, in.w, in.c));
+    }
+    return {plan_.images, DataType::float32, {batch.n, batch.h, batch.w, batch.c}, batch.data, {}};
+  }
+
+  model::ModelSpec spec_;  // a copy: the trainer may outlive the caller's spec
+  OptimizerConfig optimizer_;
+  tf::GraphPlan plan_;
+  std::unique_ptr<tf::TensorFlowSession> session_;
+  std::vector<std::string> momentum_inits_;
+  float learning_rate_ = 0.0f;
+};
+
+class TensorFlowBackend : public Backend {
+ public:
+  BackendInfo info() const override {
+    BackendInfo info;
+    info.name = "tensorflow";
+    const auto& loaded = tf::process_tensorflow_library();
+    if (!loaded.library) {
+      info.unavailable_reason = loaded.reason;
+      return info;
+    }
+    info.available = true;
+    info.version = loaded.library->version();
+    std::call_once(devices_once_, [&] { devices_ = tf::list_devices(*loaded.library); });
+    info.devices = devices_;
+    return info;
+  }
+
+  std::optional<std::string> cannot_build(const model::ModelSpec& spec) const override {
+    return tf::unsupported_reason(spec, OptimizerConfig{});
+  }
+
+  std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const override {
+    const auto& loaded = tf::process_tensorflow_library();
+    if (!loaded.library) {
+      throw Unsupported("framework 'tensorflow' is not available: " + loaded.reason);
+    }
+    if (!config.spec || !config.initial_weights) {
+      throw InputError("the TensorFlow trainer needs a model spec and its initial weights");
+    }
+    if (config.precision != MixedPrecision::off) {
+      throw Unsupported("the TensorFlow backend trains in float32 only (mixed precision: not yet)");
+    }
+    const auto devices = info().devices;
+    bool known = false;
+    for (const auto& d : devices) known = known || d.id == config.device;
+    if (!known) {
+      std::string ids;
+      for (const auto& d : devices) ids += (ids.empty() ? "" : ", ") + d.id;
+      throw InputError(fmt::format("device '{}' is not one TensorFlow sees here (it sees: {})",
+                                   config.device, ids));
+    }
+    // TensorFlow reads this when its kernels first ask, so it must precede the session.
+    if (config.deterministic) setenv("TF_DETERMINISTIC_OPS", "1", 1);
+    return std::make_unique<TensorFlowTrainer>(loaded.library, config);
+  }
+
+ private:
+  mutable std::once_flag devices_once_;
+  mutable std::vector<DeviceInfo> devices_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_tensorflow_backend() { return std::make_unique<TensorFlowBackend>(); }
+
+}  // namespace cb::backends
