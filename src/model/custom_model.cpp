@@ -213,6 +213,58 @@ ModelSpec model_from_table(const toml::table& table, const std::string& source, 
   return spec;
 }
 
+ModelSpec model_from_json(const std::string& text, const std::string& source, int num_classes) {
+  return model_from_table(parse_json(text, source), source, num_classes);
+}
+
+nlohmann::json model_to_json(const ModelSpec& spec) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (std::size_t i = 1; i < spec.layers.size(); ++i) {
+    const Layer& l = spec.layers[i];
+    nlohmann::json j = {{"name", l.name}, {"op", op_name(l.op)}};
+    if (!l.inputs.empty()) {
+      nlohmann::json names = nlohmann::json::array();
+      for (int k : l.inputs) names.push_back(spec.layers[static_cast<std::size_t>(k)].name);
+      j["inputs"] = names;
+    }
+    switch (l.op) {
+      case Op::conv2d:
+        j.update({{"out_channels", l.out_channels}, {"kernel", l.kernel}, {"stride", l.stride},
+                  {"padding", l.padding}, {"groups", l.groups}, {"bias", l.bias}});
+        break;
+      case Op::max_pool:
+      case Op::avg_pool:
+        j.update({{"kernel", l.kernel}, {"stride", l.stride}, {"padding", l.padding}});
+        break;
+      case Op::batch_norm:
+        j.update({{"momentum", l.momentum}, {"eps", l.eps}, {"affine", l.affine}});
+        break;
+      case Op::linear:
+        j.update({{"out_features", l.out_features}, {"bias", l.bias}});
+        break;
+      case Op::dropout:
+        j["p"] = l.p;
+        break;
+      case Op::pad_channels:
+        j["out_channels"] = l.out_channels;
+        break;
+      case Op::subsample:
+        j["stride"] = l.stride;
+        break;
+      case Op::scale:
+        j["scale"] = l.scale;
+        break;
+      default:
+        break;
+    }
+    layers.push_back(std::move(j));
+  }
+  return {{"name", spec.name},
+          {"description", spec.description},
+          {"input", {spec.input.c, spec.input.h, spec.input.w}},
+          {"layers", std::move(layers)}};
+}
+
 ModelSpec load_model_file(const std::filesystem::path& path, int num_classes) {
   const std::string source = path.string();
   const auto ext = path.extension().string();
@@ -221,7 +273,7 @@ ModelSpec load_model_file(const std::filesystem::path& path, int num_classes) {
     if (!in) throw InputError(fmt::format("{}: cannot open the model file", source));
     std::stringstream buffer;
     buffer << in.rdbuf();
-    return model_from_table(parse_json(buffer.str(), source), source, num_classes);
+    return model_from_json(buffer.str(), source, num_classes);
   }
   if (ext == ".toml") return model_from_table(config::parse_file(path), source, num_classes);
   throw InputError(fmt::format("{}: a model file must end in .toml or .json", source));

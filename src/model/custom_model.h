@@ -2,6 +2,7 @@
 // docs/models.md; configs/models/tiny-cnn.toml is an example).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
 #include <filesystem>
@@ -15,6 +16,13 @@ namespace cb::model {
 // so an invalid model is refused naming its layer. A linear layer's `out_features = "classes"`
 // takes `num_classes`.
 ModelSpec model_from_table(const toml::table& table, const std::string& source, int num_classes);
+
+// Builds a spec from JSON text in the same format; malformed JSON is refused with its offset.
+ModelSpec model_from_json(const std::string& text, const std::string& source, int num_classes);
+
+// The spec in the custom-model format (every attribute its op uses, inputs by name), so that a
+// zoo model can be exported, edited and loaded back with load_model_file.
+nlohmann::json model_to_json(const ModelSpec& spec);
 
 // Reads a .toml or .json model file (by extension); InputError naming the file and the key.
 ModelSpec load_model_file(const std::filesystem::path& path, int num_classes);

@@ -230,5 +230,28 @@ TEST(CustomModel, TheShippedExampleLoads) {
   EXPECT_GT(parameter_count(spec), 0);
 }
 
+TEST(CustomModel, EveryZooModelRoundTripsThroughTheJsonFormat) {
+  for (const auto& name : zoo_names()) {
+    const auto zoo = build_zoo_model(name, 10);
+    const auto copy = model_from_json(model_to_json(zoo).dump(), name + ".json", 10);
+    ASSERT_EQ(copy.layers.size(), zoo.layers.size()) << name;
+    for (std::size_t i = 0; i < zoo.layers.size(); ++i) {
+      const auto& a = zoo.layers[i];
+      const auto& b = copy.layers[i];
+      EXPECT_EQ(a.name, b.name);
+      EXPECT_EQ(a.op, b.op) << a.name;
+      EXPECT_EQ(resolved_inputs(zoo, static_cast<int>(i)),
+                resolved_inputs(copy, static_cast<int>(i))) << a.name;
+      EXPECT_EQ(a.out, b.out) << a.name;
+      EXPECT_EQ(a.momentum, b.momentum) << a.name;
+      EXPECT_EQ(a.eps, b.eps) << a.name;
+      EXPECT_EQ(a.bias, b.bias) << a.name;
+      EXPECT_EQ(a.scale, b.scale) << a.name;
+    }
+    EXPECT_EQ(parameter_count(copy), parameter_count(zoo)) << name;
+    EXPECT_EQ(flop_count(copy), flop_count(zoo)) << name;
+  }
+}
+
 }  // namespace
 }  // namespace cb::model
