@@ -32,7 +32,7 @@ enum class Op {
   subsample,        // takes every stride-th pixel from (0, 0): out = (H - 1) / stride + 1
                     // (option-A shortcut's spatial half)
   scale,            // multiplies by a constant `scale` (e.g. airbench's logit temperature)
-  gelu,
+  gelu,             // the exact (erf) form, PyTorch's default
 };
 
 // Output sizes: conv and pools use floor mode, out = (H + 2·padding - kernel) / stride + 1.
