@@ -60,9 +60,10 @@ void list_models(int classes, bool json) {
                grouped(m["parameters"].get<std::int64_t>()), m["mflops"].get<double>(),
                m["description"].get<std::string>());
   }
-  fmt::print("\nFor {} classes; MFLOPs per 32×32 image, forward pass, a multiply-add counts 2. "
-             "`models show NAME` prints the layers.\n",
-             classes);
+  fmt::print(
+      "\nFor {} classes; MFLOPs per 32×32 image, forward pass, a multiply-add counts 2. "
+      "`models show NAME` prints the layers.\n",
+      classes);
 }
 
 void show_model(const std::string& name, int classes, bool json) {
@@ -106,16 +107,17 @@ void show_model(const std::string& name, int classes, bool json) {
         inputs += (inputs.empty() ? "" : ", ") + spec.layers[static_cast<std::size_t>(k)].name;
       }
     }
-    std::string line = fmt::format("{:>4}  {}  {:<15} {} {:>10} {:>13}  {}", i,
-                                   pad_right(l.name, name_width), model::op_name(l.op),
-                                   pad_right(shape_text(l.out), 11), grouped(costs[i].parameters),
-                                   grouped(costs[i].flops), inputs);
+    std::string line =
+        fmt::format("{:>4}  {}  {:<15} {} {:>10} {:>13}  {}", i, pad_right(l.name, name_width),
+                    model::op_name(l.op), pad_right(shape_text(l.out), 11),
+                    grouped(costs[i].parameters), grouped(costs[i].flops), inputs);
     line.erase(line.find_last_not_of(' ') + 1);
     fmt::print("{}\n", line);
   }
-  fmt::print("\n{} parameters (+ {} batch-norm statistics), {:.2f} MFLOPs per image "
-             "({} classes; a multiply-add counts 2)\n",
-             grouped(parameters), grouped(buffers), static_cast<double>(flops) / 1e6, classes);
+  fmt::print(
+      "\n{} parameters (+ {} batch-norm statistics), {:.2f} MFLOPs per image "
+      "({} classes; a multiply-add counts 2)\n",
+      grouped(parameters), grouped(buffers), static_cast<double>(flops) / 1e6, classes);
 }
 
 void write_initial_weights(const std::string& name, int classes, std::uint64_t seed,
@@ -135,44 +137,45 @@ struct ModelsOptions {
   std::string out;
 };
 
-const CommandRegistration registration{"models", 50, [](CLI::App& app) {
-  auto opts = std::make_shared<ModelsOptions>();
-  auto* cmd = app.add_subcommand(
-      "models", "List the model zoo: parameters, MFLOPs per image and a description");
-  cmd->add_flag("--json", opts->json, "print the list as JSON");
-  cmd->add_option("--classes", opts->classes, "class count the models are built for")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  cmd->require_subcommand(0, 1);
+const CommandRegistration registration{
+    "models", 50, [](CLI::App& app) {
+      auto opts = std::make_shared<ModelsOptions>();
+      auto* cmd = app.add_subcommand(
+          "models", "List the model zoo: parameters, MFLOPs per image and a description");
+      cmd->add_flag("--json", opts->json, "print the list as JSON");
+      cmd->add_option("--classes", opts->classes, "class count the models are built for")
+          ->check(CLI::Range(1, 100000))
+          ->capture_default_str();
+      cmd->require_subcommand(0, 1);
 
-  auto* show = cmd->add_subcommand(
-      "show", "Print a model's layers with output shapes, parameters and FLOPs");
-  show->add_option("name", opts->name, "a zoo name or a model file (.toml, .json)")->required();
-  show->add_flag("--json", opts->json,
-                 "print JSON: totals, per-layer costs, and the model in the custom-model format");
-  show->add_option("--classes", opts->classes, "class count")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  show->callback([opts] { show_model(opts->name, opts->classes, opts->json); });
+      auto* show = cmd->add_subcommand(
+          "show", "Print a model's layers with output shapes, parameters and FLOPs");
+      show->add_option("name", opts->name, "a zoo name or a model file (.toml, .json)")->required();
+      show->add_flag(
+          "--json", opts->json,
+          "print JSON: totals, per-layer costs, and the model in the custom-model format");
+      show->add_option("--classes", opts->classes, "class count")
+          ->check(CLI::Range(1, 100000))
+          ->capture_default_str();
+      show->callback([opts] { show_model(opts->name, opts->classes, opts->json); });
 
-  auto* init = cmd->add_subcommand(
-      "init", "Write a model's initial weights for a seed to a weights file (docs/models.md)");
-  init->add_option("name", opts->name, "a zoo name or a model file (.toml, .json)")->required();
-  init->add_option("--seed", opts->seed, "the seed the weights are drawn from")
-      ->capture_default_str();
-  init->add_option("-o,--out", opts->out, "the weights file to write")->required();
-  init->add_option("--classes", opts->classes, "class count")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  init->callback([opts] {
-    write_initial_weights(opts->name, opts->classes, opts->seed, opts->out);
-  });
+      auto* init = cmd->add_subcommand(
+          "init", "Write a model's initial weights for a seed to a weights file (docs/models.md)");
+      init->add_option("name", opts->name, "a zoo name or a model file (.toml, .json)")->required();
+      init->add_option("--seed", opts->seed, "the seed the weights are drawn from")
+          ->capture_default_str();
+      init->add_option("-o,--out", opts->out, "the weights file to write")->required();
+      init->add_option("--classes", opts->classes, "class count")
+          ->check(CLI::Range(1, 100000))
+          ->capture_default_str();
+      init->callback(
+          [opts] { write_initial_weights(opts->name, opts->classes, opts->seed, opts->out); });
 
-  cmd->callback([cmd, show, init, opts] {
-    if (cmd->got_subcommand(show) || cmd->got_subcommand(init)) return;
-    list_models(opts->classes, opts->json);
-  });
-}};
+      cmd->callback([cmd, show, init, opts] {
+        if (cmd->got_subcommand(show) || cmd->got_subcommand(init)) return;
+        list_models(opts->classes, opts->json);
+      });
+    }};
 
 }  // namespace
 }  // namespace cb::cli

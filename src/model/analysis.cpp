@@ -12,9 +12,9 @@ namespace cb::model {
 namespace {
 
 constexpr std::array<std::string_view, 15> kOpNames = {
-    "input",   "conv2d", "batch_norm", "relu",         "max_pool",  "avg_pool",
-    "global_avg_pool", "flatten", "linear", "dropout", "add", "pad_channels",
-    "subsample", "scale", "gelu"};
+    "input",    "conv2d",          "batch_norm", "relu",   "max_pool",
+    "avg_pool", "global_avg_pool", "flatten",    "linear", "dropout",
+    "add",      "pad_channels",    "subsample",  "scale",  "gelu"};
 
 std::string shape_text(const Shape& s) { return fmt::format("{}×{}×{}", s.c, s.h, s.w); }
 
@@ -55,8 +55,8 @@ int window_output(const LayerChecker& check, int size, int kernel, int stride, i
   check.require(padding >= 0, fmt::format("padding must be at least 0, got {}", padding));
   const int padded = size + 2 * padding;
   check.require(kernel <= padded, fmt::format("kernel {} is larger than the padded input {} ({} {} "
-                                               "+ 2×{} padding)",
-                                               kernel, padded, axis, size, padding));
+                                              "+ 2×{} padding)",
+                                              kernel, padded, axis, size, padding));
   return (padded - kernel) / stride + 1;
 }
 
@@ -82,9 +82,9 @@ Shape infer_layer(const ModelSpec& spec, int index, const std::vector<Shape>& in
     case Op::max_pool:
     case Op::avg_pool: {
       // PyTorch refuses more padding than half the window; so do we, so that every backend can.
-      check.require(l.padding <= l.kernel / 2,
-                    fmt::format("padding {} must be at most half the kernel {}", l.padding,
-                                l.kernel));
+      check.require(
+          l.padding <= l.kernel / 2,
+          fmt::format("padding {} must be at most half the kernel {}", l.padding, l.kernel));
       const int h = window_output(check, x.h, l.kernel, l.stride, l.padding, "height");
       const int w = window_output(check, x.w, l.kernel, l.stride, l.padding, "width");
       return {x.c, h, w};
@@ -119,16 +119,16 @@ Shape infer_layer(const ModelSpec& spec, int index, const std::vector<Shape>& in
                     fmt::format("out_features must be at least 1, got {}", l.out_features));
       return {l.out_features, 1, 1};
     case Op::add:
-      check.require(in_shapes.size() == 2, fmt::format("needs exactly 2 inputs, got {}",
-                                                       in_shapes.size()));
+      check.require(in_shapes.size() == 2,
+                    fmt::format("needs exactly 2 inputs, got {}", in_shapes.size()));
       check.require(in_shapes[0] == in_shapes[1],
-                    fmt::format("inputs have different shapes {} and {}",
-                                shape_text(in_shapes[0]), shape_text(in_shapes[1])));
+                    fmt::format("inputs have different shapes {} and {}", shape_text(in_shapes[0]),
+                                shape_text(in_shapes[1])));
       return x;
     case Op::pad_channels:
-      check.require(l.out_channels >= x.c,
-                    fmt::format("out_channels {} is fewer than the input channels {}",
-                                l.out_channels, x.c));
+      check.require(
+          l.out_channels >= x.c,
+          fmt::format("out_channels {} is fewer than the input channels {}", l.out_channels, x.c));
       return {l.out_channels, x.h, x.w};
     case Op::subsample:
       check.require(l.stride >= 1, fmt::format("stride must be at least 1, got {}", l.stride));
@@ -162,8 +162,8 @@ std::vector<int> resolved_inputs(const ModelSpec& spec, int layer_index) {
 
 void infer_shapes(ModelSpec& spec) {
   if (spec.layers.empty()) {
-    throw InputError(fmt::format("model '{}': has no layers (the first must be the input)",
-                                 spec.name));
+    throw InputError(
+        fmt::format("model '{}': has no layers (the first must be the input)", spec.name));
   }
   if (spec.num_classes < 1) {
     throw InputError(fmt::format("model '{}': num_classes must be at least 1, got {}", spec.name,
@@ -184,17 +184,17 @@ void infer_shapes(ModelSpec& spec) {
     if (i == 0) {
       check.require(l.op == Op::input, "the first layer must be the input");
       check.require(l.inputs.empty(), "the input layer takes no inputs");
-      check.require(spec.input.c >= 1 && spec.input.h >= 1 && spec.input.w >= 1,
-                    fmt::format("input shape {} has a zero or negative size",
-                                shape_text(spec.input)));
+      check.require(
+          spec.input.c >= 1 && spec.input.h >= 1 && spec.input.w >= 1,
+          fmt::format("input shape {} has a zero or negative size", shape_text(spec.input)));
       l.out = spec.input;
       continue;
     }
     std::vector<Shape> in_shapes;
     for (int j : resolved_inputs(spec, index)) {
-      check.require(j >= 0 && j < index,
-                    fmt::format("input index {} does not name an earlier layer (0 to {})", j,
-                                index - 1));
+      check.require(
+          j >= 0 && j < index,
+          fmt::format("input index {} does not name an earlier layer (0 to {})", j, index - 1));
       in_shapes.push_back(spec.layers[static_cast<std::size_t>(j)].out);
     }
     check.require(l.op == Op::add || in_shapes.size() == 1,
@@ -216,9 +216,10 @@ std::vector<ParameterShape> parameter_shapes(const ModelSpec& spec) {
   for (std::size_t i = 0; i < spec.layers.size(); ++i) {
     const Layer& l = spec.layers[i];
     const std::int64_t in_c =
-        l.op == Op::input ? 0 : spec.layers[static_cast<std::size_t>(
-                                                resolved_inputs(spec, static_cast<int>(i))[0])]
-                                    .out.c;
+        l.op == Op::input
+            ? 0
+            : spec.layers[static_cast<std::size_t>(resolved_inputs(spec, static_cast<int>(i))[0])]
+                  .out.c;
     switch (l.op) {
       case Op::conv2d:
         out.push_back({l.name + ".weight", {l.out_channels, in_c / l.groups, l.kernel, l.kernel}});

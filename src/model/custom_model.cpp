@@ -72,8 +72,8 @@ toml::table parse_json(const std::string& text, const std::string& source) {
   try {
     doc = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(fmt::format("{}: byte offset {}: malformed JSON: {}", source, e.byte,
-                                 e.what()));
+    throw InputError(
+        fmt::format("{}: byte offset {}: malformed JSON: {}", source, e.byte, e.what()));
   }
   if (!doc.is_object()) {
     throw InputError(fmt::format("{}: expected a JSON object at the top level", source));
@@ -181,8 +181,7 @@ ModelSpec model_from_table(const toml::table& table, const std::string& source, 
   for (auto v : input) {
     if (v < 1 || v > kMaxSize) r.fail("input", "three sizes, each at least 1");
   }
-  spec.input = {static_cast<int>(input[0]), static_cast<int>(input[1]),
-                static_cast<int>(input[2])};
+  spec.input = {static_cast<int>(input[0]), static_cast<int>(input[1]), static_cast<int>(input[2])};
   Layer in;
   in.name = "input";
   in.op = Op::input;
@@ -193,9 +192,10 @@ ModelSpec model_from_table(const toml::table& table, const std::string& source, 
   for (const auto& [k, v] : table) {
     const auto key = k.str();
     if (key != "name" && key != "description" && key != "input" && key != "layers") {
-      throw InputError(fmt::format("{}: unknown key '{}' (known keys here: name, description, "
-                                   "input, layers)",
-                                   source, key));
+      throw InputError(
+          fmt::format("{}: unknown key '{}' (known keys here: name, description, "
+                      "input, layers)",
+                      source, key));
     }
   }
   const toml::node* layers = table.get("layers");
@@ -229,8 +229,12 @@ nlohmann::json model_to_json(const ModelSpec& spec) {
     }
     switch (l.op) {
       case Op::conv2d:
-        j.update({{"out_channels", l.out_channels}, {"kernel", l.kernel}, {"stride", l.stride},
-                  {"padding", l.padding}, {"groups", l.groups}, {"bias", l.bias}});
+        j.update({{"out_channels", l.out_channels},
+                  {"kernel", l.kernel},
+                  {"stride", l.stride},
+                  {"padding", l.padding},
+                  {"groups", l.groups},
+                  {"bias", l.bias}});
         break;
       case Op::max_pool:
       case Op::avg_pool:
@@ -284,9 +288,10 @@ ModelSpec resolve_model(const std::string& name_or_path, int num_classes) {
   const std::filesystem::path path(name_or_path);
   const auto ext = path.extension().string();
   if (ext == ".toml" || ext == ".json") return load_model_file(path, num_classes);
-  throw InputError(fmt::format("unknown model '{}': expected one of {} or a model file "
-                               "(.toml or .json)",
-                               name_or_path, fmt::join(zoo_names(), ", ")));
+  throw InputError(
+      fmt::format("unknown model '{}': expected one of {} or a model file "
+                  "(.toml or .json)",
+                  name_or_path, fmt::join(zoo_names(), ", ")));
 }
 
 }  // namespace cb::model

@@ -2,8 +2,8 @@
 // docs/models.md; configs/models/tiny-cnn.toml is an example).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <string>

@@ -49,8 +49,7 @@ class ByteWriter {
 // Reads little-endian fields; every failure names the source and the offset of the field.
 class ByteReader {
  public:
-  ByteReader(std::string_view bytes, const std::string& source)
-      : bytes_(bytes), source_(source) {}
+  ByteReader(std::string_view bytes, const std::string& source) : bytes_(bytes), source_(source) {}
 
   [[noreturn]] void fail_at(std::size_t offset, const std::string& what) const {
     throw InputError(fmt::format("{}: byte offset {}: {}", source_, offset, what));
@@ -99,14 +98,15 @@ class ByteReader {
 
 void check_name(const std::string& name) {
   if (name.empty() || name.size() > kMaxNameLength) {
-    throw InputError(fmt::format("weights: tensor name '{}' must be 1 to {} bytes", name,
-                                 kMaxNameLength));
+    throw InputError(
+        fmt::format("weights: tensor name '{}' must be 1 to {} bytes", name, kMaxNameLength));
   }
   for (unsigned char ch : name) {
     if (!valid_tensor_name_byte(ch)) {
-      throw InputError(fmt::format("weights: tensor name '{}' has a byte outside printable "
-                                   "ASCII (0x21 to 0x7E)",
-                                   name));
+      throw InputError(
+          fmt::format("weights: tensor name '{}' has a byte outside printable "
+                      "ASCII (0x21 to 0x7E)",
+                      name));
     }
   }
 }
@@ -133,8 +133,8 @@ std::string encode_weights(const Weights& weights) {
     }
     for (auto d : t.tensor.shape) {
       if (d < 0) {
-        throw InputError(fmt::format("weights: tensor '{}' has a negative dimension in {}",
-                                     t.name, shape_text(t.tensor.shape)));
+        throw InputError(fmt::format("weights: tensor '{}' has a negative dimension in {}", t.name,
+                                     shape_text(t.tensor.shape)));
       }
     }
     if (static_cast<std::int64_t>(t.tensor.values.size()) != t.tensor.numel()) {
@@ -164,8 +164,8 @@ Weights decode_weights(std::string_view bytes, const std::string& source) {
   const std::size_t version_at = r.offset();
   const auto version = r.u32("the format version");
   if (version != kWeightsVersion) {
-    r.fail_at(version_at, fmt::format("format version {} is not supported (expected {})",
-                                      version, kWeightsVersion));
+    r.fail_at(version_at, fmt::format("format version {} is not supported (expected {})", version,
+                                      kWeightsVersion));
   }
   const auto count = r.u32("the tensor count");
   Weights weights;
@@ -183,7 +183,8 @@ Weights decode_weights(std::string_view bytes, const std::string& source) {
     t.name = std::string(r.text(length, "the name of " + which));
     for (std::size_t k = 0; k < t.name.size(); ++k) {
       if (!valid_tensor_name_byte(static_cast<unsigned char>(t.name[k]))) {
-        r.fail_at(name_at + k, fmt::format("the name of {} has a byte outside printable ASCII", which));
+        r.fail_at(name_at + k,
+                  fmt::format("the name of {} has a byte outside printable ASCII", which));
       }
     }
     if (!names.insert(t.name).second) {
@@ -193,8 +194,8 @@ Weights decode_weights(std::string_view bytes, const std::string& source) {
     const std::size_t flags_at = r.offset();
     const auto flags = r.u8("the flags of " + named);
     if ((flags & ~kTrainableFlag) != 0) {
-      r.fail_at(flags_at, fmt::format("{} has unknown flags 0x{:02x} (expected 0 or 1)", named,
-                                      flags));
+      r.fail_at(flags_at,
+                fmt::format("{} has unknown flags 0x{:02x} (expected 0 or 1)", named, flags));
     }
     t.trainable = (flags & kTrainableFlag) != 0;
     const std::size_t dtype_at = r.offset();
@@ -205,8 +206,8 @@ Weights decode_weights(std::string_view bytes, const std::string& source) {
     const std::size_t rank_at = r.offset();
     const auto rank = r.u8("the rank of " + named);
     if (rank > kMaxRank) {
-      r.fail_at(rank_at, fmt::format("{} has rank {} (expected at most {})", named, rank,
-                                     kMaxRank));
+      r.fail_at(rank_at,
+                fmt::format("{} has rank {} (expected at most {})", named, rank, kMaxRank));
     }
     const std::size_t reserved_at = r.offset();
     if (r.u8("the reserved byte of " + named) != 0) {
@@ -276,14 +277,13 @@ Weights load_weights(const std::filesystem::path& path) {
   return decode_weights(bytes, path.string());
 }
 
-void check_weights_match(const ModelSpec& spec, const Weights& weights,
-                         const std::string& source) {
+void check_weights_match(const ModelSpec& spec, const Weights& weights, const std::string& source) {
   const auto expected = parameter_shapes(spec);
   for (const auto& p : expected) {
     const NamedTensor* t = weights.find(p.name);
     if (!t) {
-      throw InputError(fmt::format("{}: has no tensor '{}' that model '{}' needs", source, p.name,
-                                   spec.name));
+      throw InputError(
+          fmt::format("{}: has no tensor '{}' that model '{}' needs", source, p.name, spec.name));
     }
     if (t->tensor.shape != p.shape) {
       throw InputError(fmt::format("{}: tensor '{}' has shape {}; model '{}' needs {}", source,
@@ -301,8 +301,8 @@ void check_weights_match(const ModelSpec& spec, const Weights& weights,
       bool known = false;
       for (const auto& p : expected) known = known || p.name == t.name;
       if (!known) {
-        throw InputError(fmt::format("{}: tensor '{}' is not part of model '{}'", source, t.name,
-                                     spec.name));
+        throw InputError(
+            fmt::format("{}: tensor '{}' is not part of model '{}'", source, t.name, spec.name));
       }
     }
   }

@@ -101,8 +101,8 @@ class SpecBuilder {
 enum class Shortcut { zero_pad, projection };  // He et al.'s option A and option B
 
 // conv3×3-BN-ReLU-conv3×3-BN, plus the shortcut, then add and ReLU (He et al. 2016, Fig. 2).
-void basic_block(SpecBuilder& b, const std::string& prefix, int in_channels, int planes,
-                 int stride, Shortcut shortcut) {
+void basic_block(SpecBuilder& b, const std::string& prefix, int in_channels, int planes, int stride,
+                 Shortcut shortcut) {
   const int block_input = b.last();
   b.conv(prefix + ".conv1", planes, 3, stride, 1, false);
   b.batch_norm(prefix + ".bn1");
@@ -247,8 +247,7 @@ const std::vector<ZooEntry>& zoo() {
       {"vgg16-bn", "VGG-16 with batch norm, CIFAR variant (one 512→classes linear layer)",
        [](const std::string& d, int k) {
          return vgg("vgg16-bn", d, k,
-                    {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512,
-                     0});
+                    {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0});
        }},
       {"airbench94", "airbench94-style fast net (Jordan 2024): 64/256/256, GELU, no whitening init",
        airbench94},
@@ -260,9 +259,10 @@ const ZooEntry& find_entry(const std::string& name) {
   for (const auto& e : zoo()) {
     if (e.name == name) return e;
   }
-  throw InputError(fmt::format("unknown model '{}': expected one of {} or a model file "
-                               "(.toml or .json)",
-                               name, fmt::join(zoo_names(), ", ")));
+  throw InputError(
+      fmt::format("unknown model '{}': expected one of {} or a model file "
+                  "(.toml or .json)",
+                  name, fmt::join(zoo_names(), ", ")));
 }
 
 }  // namespace
@@ -285,8 +285,8 @@ std::string zoo_description(const std::string& name) { return find_entry(name).d
 ModelSpec build_zoo_model(const std::string& name, int num_classes) {
   const ZooEntry& e = find_entry(name);
   if (num_classes < 1) {
-    throw InputError(fmt::format("model '{}': the class count must be at least 1, got {}", name,
-                                 num_classes));
+    throw InputError(
+        fmt::format("model '{}': the class count must be at least 1, got {}", name, num_classes));
   }
   return e.build(e.description, num_classes);
 }

@@ -38,9 +38,9 @@ ModelSpec small_model() {
   spec.name = "small";
   spec.input = {3, 8, 8};
   spec.num_classes = 10;
-  spec.layers = {layer("input", Op::input), conv("conv", 4, 3, 1, 1), layer("relu", Op::relu),
-                 layer("pool", Op::global_avg_pool), layer("flatten", Op::flatten),
-                 linear("fc", 10)};
+  spec.layers = {layer("input", Op::input),     conv("conv", 4, 3, 1, 1),
+                 layer("relu", Op::relu),       layer("pool", Op::global_avg_pool),
+                 layer("flatten", Op::flatten), linear("fc", 10)};
   return spec;
 }
 
@@ -243,9 +243,9 @@ TEST(LayerCosts, CountConvolutionMultiplyAddsAsTwoFlops) {
   const auto costs = layer_costs(spec);
   EXPECT_EQ(costs[1].parameters, 4 * 3 * 3 * 3);
   EXPECT_EQ(costs[1].flops, 2LL * 4 * 8 * 8 * 3 * 3 * 3);
-  EXPECT_EQ(costs[2].flops, 4 * 8 * 8);       // relu: one per element
-  EXPECT_EQ(costs[3].flops, 4 * 8 * 8);       // global pool: one per input element
-  EXPECT_EQ(costs[4].flops, 0);               // flatten moves data only
+  EXPECT_EQ(costs[2].flops, 4 * 8 * 8);        // relu: one per element
+  EXPECT_EQ(costs[3].flops, 4 * 8 * 8);        // global pool: one per input element
+  EXPECT_EQ(costs[4].flops, 0);                // flatten moves data only
   EXPECT_EQ(costs[5].flops, 2 * 10 * 4 + 10);  // linear plus its bias
   EXPECT_EQ(costs[5].parameters, 10 * 4 + 10);
 }

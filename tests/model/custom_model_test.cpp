@@ -241,7 +241,8 @@ TEST(CustomModel, EveryZooModelRoundTripsThroughTheJsonFormat) {
       EXPECT_EQ(a.name, b.name);
       EXPECT_EQ(a.op, b.op) << a.name;
       EXPECT_EQ(resolved_inputs(zoo, static_cast<int>(i)),
-                resolved_inputs(copy, static_cast<int>(i))) << a.name;
+                resolved_inputs(copy, static_cast<int>(i)))
+          << a.name;
       EXPECT_EQ(a.out, b.out) << a.name;
       EXPECT_EQ(a.momentum, b.momentum) << a.name;
       EXPECT_EQ(a.eps, b.eps) << a.name;

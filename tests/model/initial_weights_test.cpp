@@ -109,9 +109,11 @@ TEST(InitialWeights, ConvolutionBiasIsUniformWithinOneOverRootFanIn) {
 TEST(InitialWeights, BatchNormStartsAsTheIdentity) {
   const auto spec = build_zoo_model("resnet20", 10);
   const auto w = initial_weights(spec, 5);
-  for (const auto& [name, value] : std::vector<std::pair<std::string, float>>{
-           {"bn1.weight", 1.0f}, {"bn1.bias", 0.0f}, {"bn1.running_mean", 0.0f},
-           {"bn1.running_var", 1.0f}}) {
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, float>>{{"bn1.weight", 1.0f},
+                                                  {"bn1.bias", 0.0f},
+                                                  {"bn1.running_mean", 0.0f},
+                                                  {"bn1.running_var", 1.0f}}) {
     for (float x : w.find(name)->tensor.values) EXPECT_EQ(x, value) << name;
   }
   EXPECT_TRUE(w.find("bn1.weight")->trainable);

@@ -89,8 +89,8 @@ TEST(ModelsCommand, ShowOfAnUnknownModelExits2NamingIt) {
 }
 
 TEST(ModelsCommand, InitWritesTheInitialWeightsOfASeed) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    fmt::format("cb_models_init_{}.cbw", ::getpid());
+  const auto path =
+      std::filesystem::temp_directory_path() / fmt::format("cb_models_init_{}.cbw", ::getpid());
   const auto r = run_cifarbench({"models", "init", "resnet20", "--seed", "3", "-o", path.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto weights = model::load_weights(path);

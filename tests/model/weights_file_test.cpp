@@ -58,7 +58,8 @@ bool contains(const std::string& text, const std::string& part) {
 std::string with_valid_checksum(std::string bytes) {
   const auto n = bytes.size() - 8;
   const auto h = stable_hash(std::string_view(bytes).substr(0, n));
-  for (int i = 0; i < 8; ++i) bytes[n + static_cast<std::size_t>(i)] = static_cast<char>(h >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    bytes[n + static_cast<std::size_t>(i)] = static_cast<char>(h >> (8 * i));
   return bytes;
 }
 
@@ -90,11 +91,12 @@ TEST_F(WeightsFile, SaveThenLoadIsBitwiseExact) {
 
 TEST_F(WeightsFile, RoundTripKeepsNegativeZeroNanAndInfinity) {
   Weights w;
-  w.tensors.push_back({"odd", true,
-                       {{4},
-                        {-0.0f, std::numeric_limits<float>::quiet_NaN(),
-                         std::numeric_limits<float>::infinity(),
-                         std::numeric_limits<float>::denorm_min()}}});
+  w.tensors.push_back(
+      {"odd",
+       true,
+       {{4},
+        {-0.0f, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+         std::numeric_limits<float>::denorm_min()}}});
   save_weights(w, dir_ / "w.cbw");
   EXPECT_TRUE(bitwise_equal(load_weights(dir_ / "w.cbw"), w));
 }

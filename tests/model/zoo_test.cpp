@@ -50,9 +50,9 @@ TEST(Zoo, Airbench94HasItsDocumentedCount) {
 TEST(Zoo, EveryModelCountsTheDocumentedFlops) {
   // Values documented in docs/models.md (a multiply-add counts 2).
   const std::vector<std::pair<std::string, std::int64_t>> expected = {
-      {"simple-cnn", 77'672'970},   {"resnet20", 81'757'450},   {"resnet20-b", 82'306'314},
-      {"resnet56", 252'830'986},    {"resnet56-b", 253'379'850}, {"resnet18", 1'112'885'258},
-      {"vgg11-bn", 306'270'218},    {"vgg16-bn", 627'634'186},   {"airbench94", 236'635'642}};
+      {"simple-cnn", 77'672'970}, {"resnet20", 81'757'450},    {"resnet20-b", 82'306'314},
+      {"resnet56", 252'830'986},  {"resnet56-b", 253'379'850}, {"resnet18", 1'112'885'258},
+      {"vgg11-bn", 306'270'218},  {"vgg16-bn", 627'634'186},   {"airbench94", 236'635'642}};
   for (const auto& [name, flops] : expected) {
     EXPECT_EQ(flop_count(build_zoo_model(name, 10)), flops) << name;
   }
@@ -78,8 +78,8 @@ TEST(Zoo, ClassCountChangesOnlyTheClassifier) {
 }
 
 TEST(Zoo, ListsEveryModelTheIssueNames) {
-  for (const char* name : {"simple-cnn", "resnet20", "resnet56", "resnet18", "vgg11-bn",
-                           "vgg16-bn", "airbench94", "resnet20-b", "resnet56-b"}) {
+  for (const char* name : {"simple-cnn", "resnet20", "resnet56", "resnet18", "vgg11-bn", "vgg16-bn",
+                           "airbench94", "resnet20-b", "resnet56-b"}) {
     EXPECT_TRUE(is_zoo_model(name)) << name;
     EXPECT_FALSE(zoo_description(name).empty()) << name;
   }
@@ -95,9 +95,7 @@ TEST(Zoo, UnknownNameIsAnInputErrorListingTheZoo) {
   }
 }
 
-TEST(Zoo, ZeroClassesIsAnInputError) {
-  EXPECT_THROW(build_zoo_model("resnet20", 0), InputError);
-}
+TEST(Zoo, ZeroClassesIsAnInputError) { EXPECT_THROW(build_zoo_model("resnet20", 0), InputError); }
 
 TEST(Zoo, ZeroPadShortcutSubsamplesThenPadsChannels) {
   const auto spec = build_zoo_model("resnet20", 10);
