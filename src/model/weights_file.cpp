@@ -20,6 +20,7 @@ namespace {
 
 constexpr std::uint32_t kMaxNameLength = 1024;
 constexpr std::uint8_t kMaxRank = 8;
+constexpr std::uint64_t kMaxValues = std::uint64_t{1} << 40;
 constexpr std::uint8_t kFloat32 = 1;
 constexpr std::uint8_t kTrainableFlag = 1;
 
@@ -214,6 +215,7 @@ Weights decode_weights(std::string_view bytes, const std::string& source) {
       r.fail_at(reserved_at, fmt::format("the reserved byte of {} is not 0", named));
     }
     std::uint64_t numel = 1;
+    std::uint64_t nonzero_product = 1;  // bounded too, so that an empty tensor's shape is sane
     for (std::uint8_t d = 0; d < rank; ++d) {
       const std::size_t dim_at = r.offset();
       const auto dim = r.u64(fmt::format("dimension {} of {}", d, named));
@@ -223,6 +225,11 @@ Weights decode_weights(std::string_view bytes, const std::string& source) {
                                       "than the {} bytes left (truncated, or a wrong shape)",
                                       d, named, dim, r.remaining()));
       }
+      if (dim != 0 && nonzero_product > kMaxValues / dim) {
+        r.fail_at(dim_at, fmt::format("dimension {} of {} is {}: the shape exceeds 2^40 values", d,
+                                      named, dim));
+      }
+      nonzero_product *= dim != 0 ? dim : 1;
       numel *= dim;
       t.tensor.shape.push_back(static_cast<std::int64_t>(dim));
     }
@@ -253,12 +260,17 @@ void save_weights(const Weights& weights, const std::filesystem::path& path) {
   const auto temporary = path.string() + fmt::format(".tmp.{}", ::getpid());
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(fmt::format("{}: cannot create the file", temporary));
+    if (!out) {
+      throw InputError(
+          fmt::format("{}: cannot create the weights file (is the directory there "
+                      "and writable?)",
+                      path.string()));
+    }
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.close();
     if (!out) {
       std::remove(temporary.c_str());
-      throw InputError(fmt::format("{}: cannot write the weights", temporary));
+      throw InputError(fmt::format("{}: cannot write the weights (disk full?)", path.string()));
     }
   }
   std::error_code ec;

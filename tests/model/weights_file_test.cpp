@@ -214,6 +214,44 @@ TEST_F(WeightsFile, TrailingBytesAreRefusedWithTheirOffset) {
   EXPECT_TRUE(contains(error, fmt::format("byte offset {}:", bytes.size()))) << error;
 }
 
+TEST_F(WeightsFile, EveryTruncationIsRefusedWithAnOffset) {
+  const auto bytes = encode_weights(two_tensors());
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    const auto error = decode_error(bytes.substr(0, n));
+    EXPECT_TRUE(contains(error, "w.cbw: byte offset ")) << n << ": " << error;
+  }
+}
+
+TEST_F(WeightsFile, EverySingleByteCorruptionIsRefusedWithAnOffset) {
+  const auto bytes = encode_weights(two_tensors());
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    auto corrupt = bytes;
+    corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5A);
+    const auto error = decode_error(corrupt);
+    EXPECT_TRUE(contains(error, "w.cbw: byte offset ")) << i << ": " << error;
+  }
+}
+
+TEST_F(WeightsFile, AHugeDimensionBesideAZeroOneIsRefused) {
+  Weights w;
+  w.tensors.push_back({"empty", true, {{0, 1}, {}}});
+  auto bytes = encode_weights(w);
+  // The second dimension (offset 16 + 4 + 5 + 4 + 8 = 37) becomes 2^62.
+  bytes[37 + 7] = 0x40;
+  const auto error = decode_error(with_valid_checksum(bytes));
+  EXPECT_TRUE(contains(error, "byte offset 37:")) << error;
+  EXPECT_TRUE(contains(error, "2^40")) << error;
+}
+
+TEST_F(WeightsFile, SavingIntoAMissingDirectoryNamesThePath) {
+  try {
+    save_weights(two_tensors(), dir_ / "no" / "such" / "w.cbw");
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_TRUE(contains(e.what(), (dir_ / "no" / "such" / "w.cbw").string())) << e.what();
+  }
+}
+
 TEST_F(WeightsFile, DuplicateNamesAreRefusedWhenEncoding) {
   auto w = two_tensors();
   w.tensors[1].name = "fc.weight";
