@@ -50,8 +50,8 @@ Weights initial_weights(const ModelSpec& spec, std::uint64_t seed) {
       if (ends_with(p.name, ".weight")) {
         const double fan_out =
             static_cast<double>(layer.out_channels) * layer.kernel * layer.kernel / layer.groups;
-        const double std = std::sqrt(2.0 / fan_out);
-        for (auto& x : v) x = static_cast<float>(std * rng.normal());
+        const double sigma = std::sqrt(2.0 / fan_out);
+        for (auto& x : v) x = static_cast<float>(sigma * rng.normal());
       } else {
         const NamedTensor* w = weights.find(layer.name + ".weight");
         const auto& ws = w->tensor.shape;  // [out, in/groups, k, k], generated just before
