@@ -122,7 +122,8 @@ Table trials_table(const Study& study) {
       if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
     }
     t.rows.push_back({tr.key, std::string(results::to_string(tr.status)),
-                      fmt::format("{}{}", tr.dataset, tr.synthetic ? " (synthetic)" : ""),
+                      fmt::format("{}{}", tr.dataset,
+                                  tr.synthetic && tr.dataset != "synthetic" ? " (synthetic)" : ""),
                       opt(tr.test_accuracy, 100, 2), opt(tr.training_time_s, 1, 1),
                       opt(tr.wall_time_s, 1, 1), opt(tr.images_per_s, 1, 0),
                       std::to_string(epochs), error});

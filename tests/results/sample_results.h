@@ -135,7 +135,7 @@ inline void fill_plausible_results(results::ResultsStore& store, const Plausible
     t.dataset = study.synthetic ? "synthetic" : "cifar10";
     t.synthetic = study.synthetic;
     t.status = TrialStatus::failed;
-    t.error = "killed by signal 9 (out of memory?); stderr tail: std::bad_alloc";
+    t.error = "killed by signal 9, out of memory?\nstderr tail: \"std::bad_alloc\"";
     store.upsert_trial(t);
   }
 }
