@@ -29,8 +29,10 @@ namespace {
 std::string quoted(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
-    if (c == '\'') out += "''";
-    else if (c != '\n') out += c;
+    if (c == '\'')
+      out += "''";
+    else if (c != '\n')
+      out += c;
   }
   out += '\'';
   return out;
@@ -72,9 +74,8 @@ std::string run_gnuplot(const fs::path& gnuplot, const fs::path& script, const f
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
-  const std::string how = WIFEXITED(status)
-                              ? fmt::format("exit status {}", WEXITSTATUS(status))
-                              : fmt::format("signal {}", WTERMSIG(status));
+  const std::string how = WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
+                                            : fmt::format("signal {}", WTERMSIG(status));
   return fmt::format("{} failed ({}): {}", program, how, read_tail(log, 400));
 }
 
@@ -99,15 +100,15 @@ class FigureWriter {
         {fmt::format("svg size {},{} noenhanced font 'sans,12' background rgb 'white'", width,
                      height),
          figure.svg},
-        {fmt::format("pngcairo size {},{} noenhanced font 'sans,11' background rgb 'white'",
-                     width, height),
+        {fmt::format("pngcairo size {},{} noenhanced font 'sans,11' background rgb 'white'", width,
+                     height),
          figure.png},
     };
     for (const auto& [terminal, output] : targets) {
       const fs::path script = dir_ / (id + output.extension().string() + ".gp");
       std::ofstream(script) << "set terminal " << terminal << "\nset output " << quoted(output)
-                            << "\nDATA = " << quoted(dat) << "\nset title " << quoted(title)
-                            << "\n" << body << "\nunset output\n";
+                            << "\nDATA = " << quoted(dat) << "\nset title " << quoted(title) << "\n"
+                            << body << "\nunset output\n";
       const fs::path log = dir_ / (id + output.extension().string() + ".log");
       const std::string error = run_gnuplot(gnuplot_, script, log);
       if (error.empty() && non_empty_file(output)) {
@@ -135,13 +136,13 @@ class FigureWriter {
 // Stable colours: one gnuplot line type per framework, in order of first appearance.
 std::map<std::string, int> framework_colours(const Study& study) {
   std::map<std::string, int> colours;
-  for (const auto& t : study.trials) colours.emplace(t.framework, static_cast<int>(colours.size()) + 1);
+  for (const auto& t : study.trials)
+    colours.emplace(t.framework, static_cast<int>(colours.size()) + 1);
   return colours;
 }
 
 void bar_figure(FigureWriter& writer, const Study& study, const std::string& id,
-                const std::string& title, const std::string& metric_id,
-                const std::string& ylabel) {
+                const std::string& title, const std::string& metric_id, const std::string& ylabel) {
   const auto colours = framework_colours(study);
   std::string data = "# label mean ci_low ci_high colour n\n";
   int bars = 0;
@@ -170,8 +171,7 @@ void bar_figure(FigureWriter& writer, const Study& study, const std::string& id,
 
 // One line per trial; `x_of` picks the x value of an epoch.
 void learning_curve_figure(FigureWriter& writer, const Study& study, const std::string& id,
-                           const std::string& title, const std::string& xlabel,
-                           bool against_time) {
+                           const std::string& title, const std::string& xlabel, bool against_time) {
   const auto colours = framework_colours(study);
   std::string data;
   std::string plots;
@@ -187,10 +187,10 @@ void learning_curve_figure(FigureWriter& writer, const Study& study, const std::
     }
     if (rows.empty()) continue;
     data += fmt::format("# {}\n{}\n\n", t.key, rows);
-    plots += fmt::format("{}DATA index {} using 1:2 with linespoints lc {} dt {} pt 7 ps 0.5 "
-                         "title {}",
-                         block == 0 ? "plot " : ", ", block, colours.at(t.framework),
-                         1 + block % 5, quoted(t.key));
+    plots += fmt::format(
+        "{}DATA index {} using 1:2 with linespoints lc {} dt {} pt 7 ps 0.5 "
+        "title {}",
+        block == 0 ? "plot " : ", ", block, colours.at(t.framework), 1 + block % 5, quoted(t.key));
     ++block;
   }
   if (block == 0) {
@@ -232,7 +232,8 @@ void timeline_figure(FigureWriter& writer, const Study& study) {
     writer.note("fig6_utilization_timeline: skipped, no telemetry samples recorded");
     return;
   }
-  const std::string ylabel = any_gpu ? "GPU utilization (%)" : "CPU utilization (%, 100 = one core)";
+  const std::string ylabel =
+      any_gpu ? "GPU utilization (%)" : "CPU utilization (%, 100 = one core)";
   const std::string title =
       any_gpu ? "Fig. 6. GPU utilization over each trial"
               : "Fig. 6. CPU utilization over each trial (no GPU utilization recorded)";
@@ -279,12 +280,12 @@ FigureSet render_figures(const Study& study, const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
-    throw InputError(fmt::format("report directory {}: cannot create it: {}", dir.string(),
-                                 ec.message()));
+    throw InputError(
+        fmt::format("report directory {}: cannot create it: {}", dir.string(), ec.message()));
   }
   FigureWriter writer(*gnuplot, fs::absolute(dir), set);
-  bar_figure(writer, study, "fig1_accuracy", "Fig. 1. Test accuracy (mean, 95% CI)",
-             "accuracy", "Test accuracy (%)");
+  bar_figure(writer, study, "fig1_accuracy", "Fig. 1. Test accuracy (mean, 95% CI)", "accuracy",
+             "Test accuracy (%)");
   bar_figure(writer, study, "fig2_training_time", "Fig. 2. Training time (mean, 95% CI)",
              "training_time", "Training time (s)");
   bool any_gpu = false;
@@ -298,16 +299,15 @@ FigureSet render_figures(const Study& study, const fs::path& dir) {
                "gpu_util", "GPU utilization (%)");
   } else {
     // Say plainly that GPU utilization is absent, and show the CPU's instead of zeros.
-    bar_figure(writer, study, "fig3_gpu_utilization",
-               fmt::format("Fig. 3. CPU utilization (mean, 95% CI); GPU utilization n/a ({})",
-                           gpu_reason),
-               "cpu_util", "CPU utilization (%, 100 = one core)");
+    bar_figure(
+        writer, study, "fig3_gpu_utilization",
+        fmt::format("Fig. 3. CPU utilization (mean, 95% CI); GPU utilization n/a ({})", gpu_reason),
+        "cpu_util", "CPU utilization (%, 100 = one core)");
   }
   learning_curve_figure(writer, study, "fig4_learning_curve_epochs",
                         "Fig. 4. Test accuracy against epoch", "Epoch", false);
   learning_curve_figure(writer, study, "fig5_learning_curve_time",
-                        "Fig. 5. Test accuracy against training time", "Training time (s)",
-                        true);
+                        "Fig. 5. Test accuracy against training time", "Training time (s)", true);
   timeline_figure(writer, study);
   return set;
 }

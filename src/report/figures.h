@@ -12,16 +12,16 @@
 namespace cb::report {
 
 struct Figure {
-  std::string id;                 // "fig1_accuracy"
-  std::string title;              // "Fig. 1. Test accuracy (mean, 95% CI)"
-  std::filesystem::path svg;      // empty when that format failed
+  std::string id;             // "fig1_accuracy"
+  std::string title;          // "Fig. 1. Test accuracy (mean, 95% CI)"
+  std::filesystem::path svg;  // empty when that format failed
   std::filesystem::path png;
 };
 
 struct FigureSet {
   std::vector<Figure> figures;
-  std::string skipped;            // why no figures were drawn ("" when they were)
-  std::vector<std::string> notes; // figures that could not be drawn, and why
+  std::string skipped;             // why no figures were drawn ("" when they were)
+  std::vector<std::string> notes;  // figures that could not be drawn, and why
 };
 
 // The gnuplot to run: $CIFARBENCH_GNUPLOT when set, else `gnuplot` on PATH. The reason is set

@@ -15,11 +15,20 @@ std::string escape(const std::string& s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -138,25 +147,28 @@ class HtmlReporter : public Reporter {
     for (const auto& [status, n] : study.status_counts) {
       counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, status);
     }
-    out += fmt::format("<p>Results: <code>{}</code>; {} trial(s){}.</p>\n",
-                       escape(study.database), study.trials.size(),
+    out += fmt::format("<p>Results: <code>{}</code>; {} trial(s){}.</p>\n", escape(study.database),
+                       study.trials.size(),
                        counts.empty() ? "" : fmt::format(" ({})", escape(counts)));
-    out += "<p><a href=\"#tables\">Tables</a> · <a href=\"#figures\">Figures</a> · "
-           "<a href=\"#environment\">Environment</a> · <a href=\"#trials\">Trials</a></p>\n";
+    out +=
+        "<p><a href=\"#tables\">Tables</a> · <a href=\"#figures\">Figures</a> · "
+        "<a href=\"#environment\">Environment</a> · <a href=\"#trials\">Trials</a></p>\n";
 
     out += "<section id=\"tables\">\n<h2>Tables</h2>\n";
     for (const auto& t : c.tables) {
       out += fmt::format("<h3 id=\"{}\">{}</h3>\n", t.id, escape(t.title));
       out += table_html(t.header, t.rows);
-      for (const auto& note : t.notes) out += fmt::format("<p class=\"note\">{}</p>\n", escape(note));
+      for (const auto& note : t.notes)
+        out += fmt::format("<p class=\"note\">{}</p>\n", escape(note));
     }
     out += "</section>\n";
 
     out += "<section id=\"figures\">\n<h2>Figures</h2>\n";
     if (!c.figures.skipped.empty()) {
-      out += fmt::format("<p class=\"skipped\" id=\"figures-skipped\">{}; the tables above are "
-                         "complete.</p>\n",
-                         escape(c.figures.skipped));
+      out += fmt::format(
+          "<p class=\"skipped\" id=\"figures-skipped\">{}; the tables above are "
+          "complete.</p>\n",
+          escape(c.figures.skipped));
     }
     for (const auto& f : c.figures.figures) {
       const bool svg = !f.svg.empty();
@@ -225,8 +237,7 @@ class HtmlReporter : public Reporter {
                            "Epoch time (s)", "Training time (s)", "Images/s"},
                           rows, "epochs");
       }
-      out += fmt::format("<pre class=\"config\">{}</pre>\n</details>\n",
-                         escape(t.config.dump(2)));
+      out += fmt::format("<pre class=\"config\">{}</pre>\n</details>\n", escape(t.config.dump(2)));
     }
     out += "</section>\n";
     if (study.synthetic) {

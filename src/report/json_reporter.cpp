@@ -41,8 +41,16 @@ class JsonReporter : public Reporter {
     }
     doc["groups"] = json::array();
     for (const auto& g : c.study.groups) {
-      json group = {{"framework", g.framework}, {"model", g.model},     {"recipe", g.recipe},
-                    {"device", g.device},       {"trials", g.trials},   {"completed", g.completed},
+      json group = {{"framework", g.framework},
+                    {"model", g.model},
+                    {"recipe", g.recipe},
+                    {"setup", g.setup()},
+                    {"device", g.device},
+                    {"threads", g.threads},
+                    {"batch_size", g.batch_size},
+                    {"processes", g.processes},
+                    {"trials", g.trials},
+                    {"completed", g.completed},
                     {"target_accuracy", number(g.target_accuracy)},
                     {"reached_target", g.reached_target}};
       for (const auto& m : metrics()) {
@@ -57,9 +65,13 @@ class JsonReporter : public Reporter {
     doc["comparisons"] = json::array();
     for (const auto& cmp : c.study.comparisons) {
       const auto& w = cmp.test;
-      json entry = {{"model", cmp.model},           {"recipe", cmp.recipe},
-                    {"metric", cmp.metric_id},      {"framework_a", cmp.framework_a},
-                    {"framework_b", cmp.framework_b}, {"tested", w.tested},
+      json entry = {{"model", cmp.model},
+                    {"recipe", cmp.recipe},
+                    {"setup", cmp.setup},
+                    {"metric", cmp.metric_id},
+                    {"framework_a", cmp.framework_a},
+                    {"framework_b", cmp.framework_b},
+                    {"tested", w.tested},
                     {"difference", number(w.difference)}};
       if (w.tested) {
         entry["ci95"] = {w.ci95.low, w.ci95.high};
@@ -104,8 +116,9 @@ class JsonReporter : public Reporter {
                                {"telemetry", t.telemetry},
                                {"epochs", epochs}});
     }
-    json figures = {{"skipped", c.figures.skipped.empty() ? json(nullptr) : json(c.figures.skipped)},
-                    {"notes", c.figures.notes}};
+    json figures = {
+        {"skipped", c.figures.skipped.empty() ? json(nullptr) : json(c.figures.skipped)},
+        {"notes", c.figures.notes}};
     doc["figures"] = figures;
     return {{"report.json", doc.dump(2) + "\n"}};
   }

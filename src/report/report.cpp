@@ -51,8 +51,8 @@ ReportOutput produce_report(const results::ResultsSnapshot& snapshot,
       out << file.text;
       out.close();
       if (!out) {
-        throw InputError(fmt::format("--out {}: cannot write {}", request.out_dir->string(),
-                                     partial.string()));
+        throw InputError(
+            fmt::format("--out {}: cannot write {}", request.out_dir->string(), partial.string()));
       }
     }
     std::error_code ec;

@@ -18,8 +18,8 @@ std::unique_ptr<Reporter> make_reporter(std::string_view format) {
   if (format == "csv") return make_csv_reporter();
   if (format == "json") return make_json_reporter();
   if (format == "html") return make_html_reporter();
-  throw InputError(fmt::format("--format: unknown report format '{}' (expected one of: {})",
-                               format, fmt::join(report_formats(), ", ")));
+  throw InputError(fmt::format("--format: unknown report format '{}' (expected one of: {})", format,
+                               fmt::join(report_formats(), ", ")));
 }
 
 }  // namespace cb::report

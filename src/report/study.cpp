@@ -54,13 +54,23 @@ const Metric& metric(const std::string& id) {
   throw CheckFailed(fmt::format("report: no metric named '{}'", id));
 }
 
-std::string GroupSummary::label() const { return fmt::format("{} {} {}", framework, model, recipe); }
+std::string GroupSummary::setup() const {
+  std::string text = device;
+  text += threads > 0 ? fmt::format(", {} threads", threads) : ", default threads";
+  if (batch_size > 0) text += fmt::format(", batch {}", batch_size);
+  if (processes > 1) text += fmt::format(", {} processes", processes);
+  return text;
+}
+
+std::string GroupSummary::label() const {
+  return fmt::format("{} {} {}", framework, model, recipe);
+}
 
 std::string GroupSummary::unavailable(const std::string& metric_id) const {
   if (summaries.count(metric_id)) return "";
   if (completed == 0) return "n/a (no completed trial)";
-  const bool gpu_metric = metric_id == "gpu_util" || metric_id == "gpu_mem_peak" ||
-                          metric_id == "energy";
+  const bool gpu_metric =
+      metric_id == "gpu_util" || metric_id == "gpu_mem_peak" || metric_id == "energy";
   if (gpu_metric && !gpu_unavailable_reason.empty()) {
     return fmt::format("n/a ({})", gpu_unavailable_reason);
   }
@@ -85,21 +95,23 @@ Study build_study(const results::ResultsSnapshot& snapshot) {
   for (const auto& e : snapshot.epochs) study.epochs[e.trial_id].push_back(e);
   for (const auto& s : snapshot.samples) study.samples[s.trial_id].push_back(s);
 
-  std::map<std::tuple<std::string, std::string, std::string>, GroupSummary> groups;
+  using GroupKey = std::tuple<std::string, std::string, std::string, int, int, int, std::string>;
+  std::map<GroupKey, GroupSummary> groups;
   for (const auto& t : study.trials) {
     study.synthetic |= t.synthetic;
     ++study.status_counts[std::string(results::to_string(t.status))];
     if (study.environment.is_null() && t.environment.is_object() && !t.environment.empty()) {
       study.environment = t.environment;
     }
-    auto& g = groups[{t.model, t.recipe, t.framework}];
+    auto& g =
+        groups[{t.model, t.recipe, t.device, t.threads, t.batch_size, t.processes, t.framework}];
     g.framework = t.framework;
     g.model = t.model;
     g.recipe = t.recipe;
-    if (g.device.empty()) g.device = t.device;
-    else if (g.device != t.device && g.device.find(t.device) == std::string::npos) {
-      g.device += ", " + t.device;
-    }
+    g.device = t.device;
+    g.threads = t.threads;
+    g.batch_size = t.batch_size;
+    g.processes = t.processes;
     ++g.trials;
     if (t.target_accuracy) g.target_accuracy = t.target_accuracy;
     if (t.status != results::TrialStatus::completed) continue;
@@ -120,13 +132,13 @@ Study build_study(const results::ResultsSnapshot& snapshot) {
     for (std::size_t j = i + 1; j < study.groups.size(); ++j) {
       const auto& a = study.groups[i];
       const auto& b = study.groups[j];
-      if (a.model != b.model || a.recipe != b.recipe) continue;
+      if (a.model != b.model || a.recipe != b.recipe || a.setup() != b.setup()) continue;
       for (const auto& m : metrics()) {
         if (!kCompared.count(m.id)) continue;
         const auto ia = a.values.find(m.id);
         const auto ib = b.values.find(m.id);
         if (ia == a.values.end() && ib == b.values.end()) continue;
-        Comparison c{a.model, a.recipe, m.id, a.framework, b.framework, {}};
+        Comparison c{a.model, a.recipe, a.setup(), m.id, a.framework, b.framework, {}};
         static const std::vector<double> kNone;
         c.test = results::welch_t_test(ia == a.values.end() ? kNone : ia->second,
                                        ib == b.values.end() ? kNone : ib->second);

@@ -22,9 +22,9 @@ inline constexpr const char* kSyntheticBanner =
 
 // One tabulated metric: how to read it from a trial and how to show it.
 struct Metric {
-  std::string id;      // "accuracy", "training_time", ...
-  std::string title;   // "Test accuracy"
-  std::string unit;    // "%", "s", "images/s", ...
+  std::string id;     // "accuracy", "training_time", ...
+  std::string title;  // "Test accuracy"
+  std::string unit;   // "%", "s", "images/s", ...
   int decimals = 2;
   bool higher_is_better = true;
   std::optional<double> (*value)(const results::TrialRecord&) = nullptr;
@@ -35,21 +35,25 @@ const std::vector<Metric>& metrics();
 const Metric& metric(const std::string& id);
 
 struct GroupSummary {
-  std::string framework, model, recipe, device;
-  int trials = 0;          // all trials of the group, whatever their status
-  int completed = 0;       // the ones the statistics use
+  std::string framework, model, recipe;
+  // The setup: trials differing in any of these are different groups, never pooled.
+  std::string device;
+  int threads = 0, batch_size = 0, processes = 1;
+  int trials = 0;     // all trials of the group, whatever their status
+  int completed = 0;  // the ones the statistics use
   std::map<std::string, std::vector<double>> values;  // per metric id, completed trials only
   std::map<std::string, results::Summary> summaries;  // per metric id with at least one value
   std::optional<double> target_accuracy;              // the recipe's target, when recorded
   int reached_target = 0;                             // completed trials that reached it
   std::string gpu_unavailable_reason;                 // why GPU metrics are absent
   std::string label() const;                          // "torch resnet20 default"
+  std::string setup() const;                          // "cpu, 2 threads, batch 128"
   // "n/a (no NVIDIA driver)" and the like when the metric has no values; "" otherwise.
   std::string unavailable(const std::string& metric_id) const;
 };
 
 struct Comparison {
-  std::string model, recipe, metric_id;
+  std::string model, recipe, setup, metric_id;
   std::string framework_a, framework_b;  // difference is a - b
   results::WelchTest test;
 };
@@ -58,12 +62,12 @@ struct Study {
   std::string database;
   std::vector<results::SuiteRecord> suites;
   std::vector<results::TrialRecord> trials;
-  std::map<std::int64_t, std::vector<results::EpochRecord>> epochs;        // by trial id
-  std::map<std::int64_t, std::vector<results::TelemetrySample>> samples;   // by trial id
-  std::vector<GroupSummary> groups;      // sorted by model, recipe, framework
-  std::vector<Comparison> comparisons;   // per model x recipe x metric, each framework pair
-  bool synthetic = false;                // any trial on synthetic data
-  nlohmann::json environment;            // the first recorded `cifarbench env` record
+  std::map<std::int64_t, std::vector<results::EpochRecord>> epochs;       // by trial id
+  std::map<std::int64_t, std::vector<results::TelemetrySample>> samples;  // by trial id
+  std::vector<GroupSummary> groups;     // sorted by model, recipe, setup, framework
+  std::vector<Comparison> comparisons;  // per model x recipe x setup x metric, framework pairs
+  bool synthetic = false;               // any trial on synthetic data
+  nlohmann::json environment;           // the first recorded `cifarbench env` record
   std::map<std::string, int> status_counts;
   const results::TrialRecord* trial(std::int64_t id) const;
 };

@@ -13,14 +13,15 @@ std::string interval(const results::ConfidenceInterval& ci, int decimals) {
 }
 
 std::vector<std::string> group_columns(const GroupSummary& g) {
-  return {g.framework, g.model, g.recipe, g.device};
+  return {g.framework, g.model, g.recipe, g.setup()};
 }
 
 // One row per group: n, mean, sd, 95 % CI, median, min, max (and the olympic mean if asked).
 Table stats_table(const Study& study, std::string id, std::string title, const Metric& m,
                   bool olympic) {
-  Table t{std::move(id), std::move(title),
-          {"Framework", "Model", "Recipe", "Device", "n", "Mean", "SD", "95% CI", "Median", "Min",
+  Table t{std::move(id),
+          std::move(title),
+          {"Framework", "Model", "Recipe", "Setup", "n", "Mean", "SD", "95% CI", "Median", "Min",
            "Max"},
           {},
           {}};
@@ -67,13 +68,14 @@ std::string mean_or_missing(const GroupSummary& g, const std::string& metric_id)
 Table comparisons_table(const Study& study) {
   Table t{"table8_comparisons",
           "Table 8. Framework comparisons (difference A - B, Welch's t-test)",
-          {"Model", "Recipe", "Metric", "A", "B", "Difference", "95% CI", "t", "df", "p-value",
-           "Verdict"},
+          {"Model", "Recipe", "Setup", "Metric", "A", "B", "Difference", "95% CI", "t", "df",
+           "p-value", "Verdict"},
           {},
           {}};
   for (const auto& c : study.comparisons) {
     const Metric& m = metric(c.metric_id);
-    std::vector<std::string> row = {c.model, c.recipe, fmt::format("{} ({})", m.title, m.unit),
+    std::vector<std::string> row = {c.model,       c.recipe,
+                                    c.setup,       fmt::format("{} ({})", m.title, m.unit),
                                     c.framework_a, c.framework_b};
     if (!c.test.tested) {
       row.push_back(c.test.not_tested_reason.find("fewer") != std::string::npos
@@ -125,8 +127,8 @@ Table trials_table(const Study& study) {
                       fmt::format("{}{}", tr.dataset,
                                   tr.synthetic && tr.dataset != "synthetic" ? " (synthetic)" : ""),
                       opt(tr.test_accuracy, 100, 2), opt(tr.training_time_s, 1, 1),
-                      opt(tr.wall_time_s, 1, 1), opt(tr.images_per_s, 1, 0),
-                      std::to_string(epochs), error});
+                      opt(tr.wall_time_s, 1, 1), opt(tr.images_per_s, 1, 0), std::to_string(epochs),
+                      error});
   }
   return t;
 }
@@ -152,13 +154,13 @@ std::vector<Table> build_tables(const Study& study) {
   tables.push_back(stats_table(study, "table4_throughput", "Table 4. Throughput (images/s)",
                                metric("throughput"), false));
 
-  Table tta{"table5_time_to_accuracy",
-            "Table 5. Time to target accuracy (s)",
-            {"Framework", "Model", "Recipe", "Device", "Target (%)", "Reached", "Mean (95% CI)",
-             "Median"},
-            {},
-            {"Training time at the first evaluation that reaches the target; trials that never "
-             "reach it are counted but not averaged."}};
+  Table tta{
+      "table5_time_to_accuracy",
+      "Table 5. Time to target accuracy (s)",
+      {"Framework", "Model", "Recipe", "Setup", "Target (%)", "Reached", "Mean (95% CI)", "Median"},
+      {},
+      {"Training time at the first evaluation that reaches the target; trials that never "
+       "reach it are counted but not averaged."}};
   for (const auto& g : study.groups) {
     auto row = group_columns(g);
     row.push_back(g.target_accuracy ? format_number(*g.target_accuracy * 100, 1) : "n/a");
@@ -173,8 +175,8 @@ std::vector<Table> build_tables(const Study& study) {
 
   Table memory{"table6_memory_energy",
                "Table 6. Peak memory and energy (mean, 95% CI)",
-               {"Framework", "Model", "Recipe", "Device", "Peak GPU memory (MiB)",
-                "Peak RSS (MiB)", "GPU energy (kJ)"},
+               {"Framework", "Model", "Recipe", "Setup", "Peak GPU memory (MiB)", "Peak RSS (MiB)",
+                "GPU energy (kJ)"},
                {},
                {}};
   for (const auto& g : study.groups) {
@@ -186,8 +188,8 @@ std::vector<Table> build_tables(const Study& study) {
   }
   tables.push_back(std::move(memory));
   tables.push_back(stats_table(study, "table7_cpu_utilization",
-                               "Table 7. CPU utilization (%, 100 = one core)",
-                               metric("cpu_util"), false));
+                               "Table 7. CPU utilization (%, 100 = one core)", metric("cpu_util"),
+                               false));
   tables.push_back(comparisons_table(study));
   tables.push_back(trials_table(study));
   return tables;

@@ -9,11 +9,11 @@
 namespace cb::report {
 
 struct Table {
-  std::string id;                              // "table1_accuracy", used for CSV/JSON names
-  std::string title;                           // "Table 1. Test accuracy (%)"
+  std::string id;     // "table1_accuracy", used for CSV/JSON names
+  std::string title;  // "Table 1. Test accuracy (%)"
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> notes;              // shown under the table
+  std::vector<std::string> notes;  // shown under the table
 };
 
 // Table 1 accuracy, 2 training time, 3 GPU utilization, 4 throughput, 5 time to accuracy,

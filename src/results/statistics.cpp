@@ -81,8 +81,8 @@ std::optional<double> olympic_mean(const std::vector<double>& v) {
 double regularized_incomplete_beta(double x, double a, double b) {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
-  const double log_front = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) +
-                           a * std::log(x) + b * std::log1p(-x);
+  const double log_front =
+      std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
   const double front = std::exp(log_front);
   // Use the symmetry I_x(a,b) = 1 - I_{1-x}(b,a) where the fraction converges faster.
   if (x < (a + 1.0) / (a + b + 2.0)) return front * incomplete_beta_fraction(x, a, b) / a;
@@ -105,8 +105,10 @@ double student_t_quantile(double p, double df) {
   while (student_t_cdf(hi, df) < p) hi *= 2;
   for (int i = 0; i < 200 && hi - lo > 1e-12 * std::max(1.0, std::fabs(hi)); ++i) {
     const double mid = 0.5 * (lo + hi);
-    if (student_t_cdf(mid, df) < p) lo = mid;
-    else hi = mid;
+    if (student_t_cdf(mid, df) < p)
+      lo = mid;
+    else
+      hi = mid;
   }
   return 0.5 * (lo + hi);
 }

@@ -47,9 +47,9 @@ struct WelchTest {
   std::string not_tested_reason;  // when !tested: "not tested: n < 2 in ..." and the like
   double difference = 0;          // mean(a) - mean(b), reported even when untested
   double t = 0;
-  double df = 0;                  // Welch-Satterthwaite degrees of freedom
+  double df = 0;  // Welch-Satterthwaite degrees of freedom
   double p_value = 1;
-  ConfidenceInterval ci95;        // of the difference
+  ConfidenceInterval ci95;  // of the difference
 };
 WelchTest welch_t_test(const std::vector<double>& a, const std::vector<double>& b);
 

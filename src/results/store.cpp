@@ -119,7 +119,8 @@ std::string now_utc() {
 class Statement {
  public:
   Statement(sqlite3* db, const fs::path& path, std::string_view sql) : db_(db), path_(path) {
-    const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+    const int rc =
+        sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
     if (rc != SQLITE_OK) fail(db, rc, path, "preparing a statement");
   }
   Statement(const Statement&) = delete;
@@ -135,8 +136,8 @@ class Statement {
   }
   Statement& bind(const std::optional<double>& v) { return v ? bind(*v) : bind_null(); }
   Statement& bind(const std::string& v) {
-    return check(sqlite3_bind_text(stmt_, ++index_, v.data(), static_cast<int>(v.size()),
-                                   SQLITE_TRANSIENT));
+    return check(
+        sqlite3_bind_text(stmt_, ++index_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
   }
   Statement& bind(const char* v) { return bind(std::string(v)); }
   Statement& bind_text_or_null(const std::string& v) { return v.empty() ? bind_null() : bind(v); }
@@ -209,8 +210,8 @@ int checked_schema_version(sqlite3* db, const fs::path& path) {
   try {
     version = read_user_version(db, path);
   } catch (const CheckFailed& e) {
-    throw InputError(fmt::format("{}: not an SQLite results database ({})", path.string(),
-                                 sqlite3_errmsg(db)));
+    throw InputError(
+        fmt::format("{}: not an SQLite results database ({})", path.string(), sqlite3_errmsg(db)));
   }
   if (version > ResultsStore::kSchemaVersion) {
     throw InputError(fmt::format(
@@ -233,8 +234,8 @@ sqlite3* open_connection(const fs::path& path, int flags) {
   if (rc != SQLITE_OK) {
     const std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
-    throw InputError(fmt::format("{}: cannot open the results database: {}", path.string(),
-                                 message));
+    throw InputError(
+        fmt::format("{}: cannot open the results database: {}", path.string(), message));
   }
   sqlite3_busy_timeout(db, 10000);  // the writer holds its lock for one epoch's commit at most
   sqlite3_extended_result_codes(db, 1);
@@ -370,15 +371,14 @@ ResultsStore ResultsStore::open(const fs::path& dir) {
     }
   } catch (const CheckFailed& e) {
     // Read-only files and directories surface here, at the first write.
-    throw InputError(fmt::format("results directory {}: cannot write the database: {}",
-                                 dir.string(), e.what()));
+    throw InputError(
+        fmt::format("results directory {}: cannot write the database: {}", dir.string(), e.what()));
   }
   return store;
 }
 
 ResultsStore ResultsStore::open_for_reading(const fs::path& dir_or_file) {
-  const fs::path path =
-      fs::is_directory(dir_or_file) ? dir_or_file / kDatabaseName : dir_or_file;
+  const fs::path path = fs::is_directory(dir_or_file) ? dir_or_file / kDatabaseName : dir_or_file;
   if (!fs::exists(path)) {
     throw InputError(fmt::format(
         "{}: no results database here (expected {}; `cifarbench run --results DIR` writes one)",
@@ -386,8 +386,8 @@ ResultsStore ResultsStore::open_for_reading(const fs::path& dir_or_file) {
   }
   ResultsStore store(open_connection(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX), path);
   if (checked_schema_version(store.db_, path) == 0) {
-    throw InputError(fmt::format("{}: an empty database, not a cifarbench results database",
-                                 path.string()));
+    throw InputError(
+        fmt::format("{}: an empty database, not a cifarbench results database", path.string()));
   }
   return store;
 }
@@ -400,28 +400,27 @@ std::string ResultsStore::describe_contents(std::optional<std::int64_t> trial_id
                    "(SELECT count(*) FROM trials WHERE status = 'completed'), "
                    "(SELECT count(*) FROM epochs), (SELECT count(*) FROM telemetry_samples)");
   totals.step();
-  std::string text = fmt::format(
-      "{} suite(s), {} trial(s) ({} completed), {} epoch(s), {} telemetry sample(s)",
-      totals.integer(0), totals.integer(1), totals.integer(2), totals.integer(3),
-      totals.integer(4));
+  std::string text =
+      fmt::format("{} suite(s), {} trial(s) ({} completed), {} epoch(s), {} telemetry sample(s)",
+                  totals.integer(0), totals.integer(1), totals.integer(2), totals.integer(3),
+                  totals.integer(4));
   if (trial_id) {
     Statement trial(db_, path_,
                     "SELECT t.key, count(e.epoch), max(e.epoch) FROM trials t LEFT JOIN epochs e "
                     "ON e.trial_id = t.id WHERE t.id = ? GROUP BY t.id");
     trial.bind(*trial_id);
     if (trial.step()) {
-      text += trial.integer(1) == 0
-                  ? fmt::format("; trial '{}' has no epochs", trial.text(0))
-                  : fmt::format("; trial '{}' keeps epochs 1 to {}", trial.text(0),
-                                trial.integer(2));
+      text += trial.integer(1) == 0 ? fmt::format("; trial '{}' has no epochs", trial.text(0))
+                                    : fmt::format("; trial '{}' keeps epochs 1 to {}",
+                                                  trial.text(0), trial.integer(2));
     }
   }
   return text;
 }
 
 template <typename Write>
-void ResultsStore::write_transaction(const std::string& what,
-                                     std::optional<std::int64_t> trial_id, Write&& write) {
+void ResultsStore::write_transaction(const std::string& what, std::optional<std::int64_t> trial_id,
+                                     Write&& write) {
   exec(db_, path_, "BEGIN IMMEDIATE", what);
   try {
     write();
@@ -477,15 +476,37 @@ std::int64_t ResultsStore::upsert_trial(TrialRecord& t) {
         cpu_util_mean_pct = excluded.cpu_util_mean_pct, rss_peak_bytes = excluded.rss_peak_bytes,
         energy_j = excluded.energy_j, gpu_unavailable_reason = excluded.gpu_unavailable_reason
       RETURNING id)sql");
-    s.bind(t.suite_id).bind(t.key).bind(t.framework).bind(t.model).bind(t.recipe)
-        .bind(static_cast<std::int64_t>(t.seed)).bind(t.threads).bind(t.batch_size).bind(t.device)
-        .bind(t.processes).bind(t.dataset).bind(t.synthetic).bind(t.config.dump())
-        .bind(t.environment.dump()).bind(std::string(to_string(t.status))).bind(t.error)
-        .bind_text_or_null(t.started).bind_text_or_null(t.ended).bind(t.test_accuracy)
-        .bind(t.target_accuracy).bind(t.training_time_s).bind(t.wall_time_s)
-        .bind(t.time_to_target_s).bind(t.images_per_s).bind(t.telemetry.dump())
-        .bind(t.gpu_util_mean_pct).bind(t.gpu_mem_peak_bytes).bind(t.cpu_util_mean_pct)
-        .bind(t.rss_peak_bytes).bind(t.energy_j).bind(t.gpu_unavailable_reason);
+    s.bind(t.suite_id)
+        .bind(t.key)
+        .bind(t.framework)
+        .bind(t.model)
+        .bind(t.recipe)
+        .bind(static_cast<std::int64_t>(t.seed))
+        .bind(t.threads)
+        .bind(t.batch_size)
+        .bind(t.device)
+        .bind(t.processes)
+        .bind(t.dataset)
+        .bind(t.synthetic)
+        .bind(t.config.dump())
+        .bind(t.environment.dump())
+        .bind(std::string(to_string(t.status)))
+        .bind(t.error)
+        .bind_text_or_null(t.started)
+        .bind_text_or_null(t.ended)
+        .bind(t.test_accuracy)
+        .bind(t.target_accuracy)
+        .bind(t.training_time_s)
+        .bind(t.wall_time_s)
+        .bind(t.time_to_target_s)
+        .bind(t.images_per_s)
+        .bind(t.telemetry.dump())
+        .bind(t.gpu_util_mean_pct)
+        .bind(t.gpu_mem_peak_bytes)
+        .bind(t.cpu_util_mean_pct)
+        .bind(t.rss_peak_bytes)
+        .bind(t.energy_j)
+        .bind(t.gpu_unavailable_reason);
     s.step();
     t.id = s.integer(0);
   });
@@ -495,15 +516,20 @@ std::int64_t ResultsStore::upsert_trial(TrialRecord& t) {
 void ResultsStore::set_trial_status(std::int64_t trial_id, TrialStatus status,
                                     const std::string& error) {
   const std::string now = now_utc();
-  write_transaction(fmt::format("marking trial {} {}", trial_id, to_string(status)), trial_id,
-                    [&] {
+  write_transaction(fmt::format("marking trial {} {}", trial_id, to_string(status)), trial_id, [&] {
     Statement s(db_, path_,
                 "UPDATE trials SET status = ?, error = ?, "
                 "started = CASE WHEN ? THEN ? ELSE started END, "
                 "ended = CASE WHEN ? THEN ? WHEN ? THEN NULL ELSE ended END WHERE id = ?");
     const bool running = status == TrialStatus::running;
-    s.bind(std::string(to_string(status))).bind(error).bind(running).bind(now)
-        .bind(is_terminal(status)).bind(now).bind(running).bind(trial_id);
+    s.bind(std::string(to_string(status)))
+        .bind(error)
+        .bind(running)
+        .bind(now)
+        .bind(is_terminal(status))
+        .bind(now)
+        .bind(running)
+        .bind(trial_id);
     s.run();
     if (sqlite3_changes(db_) != 1) {
       throw CheckFailed(fmt::format("{}: no trial with id {}", path_.string(), trial_id));
@@ -530,31 +556,43 @@ void ResultsStore::restart_trial(std::int64_t trial_id) {
 }
 
 void ResultsStore::add_epoch(const EpochRecord& e) {
-  write_transaction(fmt::format("writing epoch {} of trial {}", e.epoch, e.trial_id), e.trial_id,
-                    [&] {
-    Statement s(db_, path_,
-                fmt::format("INSERT OR REPLACE INTO epochs ({}) VALUES (?,?,?,?,?,?,?,?)",
-                            kEpochColumns));
-    s.bind(e.trial_id).bind(e.epoch).bind(e.train_loss).bind(e.train_accuracy)
-        .bind(e.test_accuracy).bind(e.epoch_time_s).bind(e.training_time_s).bind(e.images_per_s);
-    s.run();
-  });
+  write_transaction(
+      fmt::format("writing epoch {} of trial {}", e.epoch, e.trial_id), e.trial_id, [&] {
+        Statement s(db_, path_,
+                    fmt::format("INSERT OR REPLACE INTO epochs ({}) VALUES (?,?,?,?,?,?,?,?)",
+                                kEpochColumns));
+        s.bind(e.trial_id)
+            .bind(e.epoch)
+            .bind(e.train_loss)
+            .bind(e.train_accuracy)
+            .bind(e.test_accuracy)
+            .bind(e.epoch_time_s)
+            .bind(e.training_time_s)
+            .bind(e.images_per_s);
+        s.run();
+      });
 }
 
 void ResultsStore::add_samples(const std::vector<TelemetrySample>& samples) {
   if (samples.empty()) return;
-  write_transaction(fmt::format("writing {} telemetry samples", samples.size()),
-                    samples.front().trial_id, [&] {
-    Statement one(db_, path_,
-                  "INSERT INTO telemetry_samples (trial_id, t_s, phase, gpu_util_pct, "
-                  "gpu_mem_bytes, power_w, cpu_util_pct, rss_bytes) VALUES (?,?,?,?,?,?,?,?)");
-    for (const auto& x : samples) {
-      one.reset();
-      one.bind(x.trial_id).bind(x.t_s).bind(x.phase).bind(x.gpu_util_pct).bind(x.gpu_mem_bytes)
-          .bind(x.power_w).bind(x.cpu_util_pct).bind(x.rss_bytes);
-      one.run();
-    }
-  });
+  write_transaction(
+      fmt::format("writing {} telemetry samples", samples.size()), samples.front().trial_id, [&] {
+        Statement one(db_, path_,
+                      "INSERT INTO telemetry_samples (trial_id, t_s, phase, gpu_util_pct, "
+                      "gpu_mem_bytes, power_w, cpu_util_pct, rss_bytes) VALUES (?,?,?,?,?,?,?,?)");
+        for (const auto& x : samples) {
+          one.reset();
+          one.bind(x.trial_id)
+              .bind(x.t_s)
+              .bind(x.phase)
+              .bind(x.gpu_util_pct)
+              .bind(x.gpu_mem_bytes)
+              .bind(x.power_w)
+              .bind(x.cpu_util_pct)
+              .bind(x.rss_bytes);
+          one.run();
+        }
+      });
 }
 
 std::optional<TrialRecord> ResultsStore::find_trial(std::int64_t suite_id,
@@ -567,8 +605,9 @@ std::optional<TrialRecord> ResultsStore::find_trial(std::int64_t suite_id,
 }
 
 std::vector<EpochRecord> ResultsStore::epochs_of(std::int64_t trial_id) const {
-  Statement s(db_, path_,
-              fmt::format("SELECT {} FROM epochs WHERE trial_id = ? ORDER BY epoch", kEpochColumns));
+  Statement s(
+      db_, path_,
+      fmt::format("SELECT {} FROM epochs WHERE trial_id = ? ORDER BY epoch", kEpochColumns));
   s.bind(trial_id);
   std::vector<EpochRecord> out;
   while (s.step()) out.push_back(read_epoch(s));
@@ -583,8 +622,8 @@ ResultsSnapshot ResultsStore::load() const {
   try {
     Statement suites(db_, path_, "SELECT id, name, file, config, created FROM suites ORDER BY id");
     while (suites.step()) {
-      snap.suites.push_back({suites.integer(0), suites.text(1), suites.text(2), suites.json(3),
-                             suites.text(4)});
+      snap.suites.push_back(
+          {suites.integer(0), suites.text(1), suites.text(2), suites.json(3), suites.text(4)});
     }
     Statement trials(db_, path_,
                      fmt::format("SELECT {} FROM trials ORDER BY suite_id, id", kTrialColumns));

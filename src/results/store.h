@@ -18,7 +18,7 @@ namespace cb::results {
 
 class ResultsStore {
  public:
-  static constexpr int kSchemaVersion = 1;            // PRAGMA user_version of what we write
+  static constexpr int kSchemaVersion = 1;  // PRAGMA user_version of what we write
   static constexpr const char* kDatabaseName = "results.sqlite";
 
   // Opens DIR/results.sqlite for writing, creating DIR and the schema when absent. Throws

@@ -88,13 +88,12 @@ TEST(ReportCommand, ReadsCommittedResultsWhileAWriterHoldsAnOpenTransaction) {
                          "WHERE status = 'completed'",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
-  const auto r = run_cifarbench({"report", tmp.path().string(), "--format", "json", "--out",
-                                 (tmp.path() / "out").string()});
+  const auto r = run_cifarbench(
+      {"report", tmp.path().string(), "--format", "json", "--out", (tmp.path() / "out").string()});
   sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(writer);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(read(tmp.path() / "out" / "report.json").find("\"completed\": 6"),
-            std::string::npos);
+  EXPECT_NE(read(tmp.path() / "out" / "report.json").find("\"completed\": 6"), std::string::npos);
 }
 
 TEST(ReportCommand, MarkdownWithGnuplotWritesEveryFigureAsSvgAndPng) {
@@ -105,9 +104,9 @@ TEST(ReportCommand, MarkdownWithGnuplotWritesEveryFigureAsSvgAndPng) {
                                 {"CIFARBENCH_GNUPLOT=/usr/bin/gnuplot"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto figures = tmp.path() / "report" / "figures";
-  for (const char* id : {"fig1_accuracy", "fig2_training_time", "fig3_gpu_utilization",
-                         "fig4_learning_curve_epochs", "fig5_learning_curve_time",
-                         "fig6_utilization_timeline"}) {
+  for (const char* id :
+       {"fig1_accuracy", "fig2_training_time", "fig3_gpu_utilization", "fig4_learning_curve_epochs",
+        "fig5_learning_curve_time", "fig6_utilization_timeline"}) {
     const std::string svg = read(figures / (std::string(id) + ".svg"));
     const std::string png = read(figures / (std::string(id) + ".png"));
     EXPECT_NE(svg.find("<svg"), std::string::npos) << id;
@@ -154,9 +153,17 @@ std::pair<unsigned, unsigned> png_size(const std::string& png) {
 }
 
 std::vector<std::string> chromium_args(const std::filesystem::path& profile) {
-  return {"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-          "--no-first-run", "--disable-background-networking", "--disable-component-update",
-          "--disable-sync", "--user-data-dir=" + profile.string(), "--window-size=1280,2000"};
+  return {"/usr/bin/chromium",
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--user-data-dir=" + profile.string(),
+          "--window-size=1280,2000"};
 }
 
 TEST(ReportCommand, HtmlReportRendersInHeadlessChromiumWithTablesAndFigures) {
@@ -193,8 +200,7 @@ TEST(ReportCommand, HtmlReportRendersInHeadlessChromiumWithTablesAndFigures) {
   EXPECT_EQ(png_size(png), std::make_pair(1280u, 2000u));
   EXPECT_GT(png.size(), 50000u);  // a blank page compresses to a few kB
   if (const char* keep = std::getenv("CIFARBENCH_KEEP_SCREENSHOT")) {
-    std::filesystem::copy_file(screenshot, keep,
-                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(screenshot, keep, std::filesystem::copy_options::overwrite_existing);
   }
 }
 

@@ -40,10 +40,10 @@ std::string read(const std::filesystem::path& p) {
 TEST(Reporters, ConsoleShowsEveryTableTitle) {
   const auto files = render("console");
   ASSERT_EQ(files.size(), 1u);
-  for (const char* title : {"Table 1. Test accuracy", "Table 2. Training time",
-                            "Table 3. GPU utilization", "Table 4. Throughput",
-                            "Table 5. Time to target", "Table 6. Peak memory and energy",
-                            "Table 8. Framework comparisons", "Table 9. Trials"}) {
+  for (const char* title :
+       {"Table 1. Test accuracy", "Table 2. Training time", "Table 3. GPU utilization",
+        "Table 4. Throughput", "Table 5. Time to target", "Table 6. Peak memory and energy",
+        "Table 8. Framework comparisons", "Table 9. Trials"}) {
     EXPECT_NE(files[0].text.find(title), std::string::npos) << title;
   }
 }

@@ -21,8 +21,8 @@ Study study_of(const PlausibleStudy& spec) {
 }
 
 const Table& table(const std::vector<Table>& tables, const std::string& id) {
-  const auto it = std::find_if(tables.begin(), tables.end(),
-                               [&](const Table& t) { return t.id == id; });
+  const auto it =
+      std::find_if(tables.begin(), tables.end(), [&](const Table& t) { return t.id == id; });
   EXPECT_NE(it, tables.end()) << id;
   return *it;
 }
@@ -38,7 +38,7 @@ TEST(Study, GroupsByFrameworkModelAndRecipeCountingOnlyCompletedTrials) {
   ASSERT_EQ(s.groups.size(), 2u);
   const auto& torch = s.groups[1];
   EXPECT_EQ(torch.framework, "torch");
-  EXPECT_EQ(torch.trials, 4);     // 3 seeds and the failed trial
+  EXPECT_EQ(torch.trials, 4);  // 3 seeds and the failed trial
   EXPECT_EQ(torch.completed, 3);
   EXPECT_EQ(torch.summaries.at("accuracy").n, 3u);
   EXPECT_EQ(s.status_counts.at("failed"), 1);
@@ -136,6 +136,29 @@ TEST(Study, SyntheticTrialsMarkTheStudySynthetic) {
   spec.synthetic = true;
   EXPECT_TRUE(study_of(spec).synthetic);
   EXPECT_FALSE(study_of({}).synthetic);
+}
+
+}  // namespace
+}  // namespace cb::report
+
+namespace cb::report {
+namespace {
+
+TEST(Study, TrialsOnDifferentSetupsAreNeverPooledOrCompared) {
+  testing::TempDir tmp;
+  auto store = results::ResultsStore::open(tmp.path());
+  testing::fill_plausible_results(store, {});
+  results::TrialRecord gpu = *store.find_trial(1, "torch/resnet20/default/seed=1");
+  gpu.id = 0;
+  gpu.key = "torch/resnet20/default/seed=1/cuda";
+  gpu.device = "cuda:0";
+  store.upsert_trial(gpu);
+  const Study s = build_study(store.load());
+  ASSERT_EQ(s.groups.size(), 3u);
+  for (const auto& c : s.comparisons) EXPECT_EQ(c.setup, "cpu, 2 threads, batch 128");
+  for (const auto& g : s.groups) {
+    if (g.device == "cuda:0") EXPECT_EQ(g.completed, 1);
+  }
 }
 
 }  // namespace

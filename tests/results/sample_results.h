@@ -131,6 +131,9 @@ inline void fill_plausible_results(results::ResultsStore& store, const Plausible
     t.model = "resnet20";
     t.recipe = "default";
     t.seed = 99;
+    t.threads = 2;
+    t.batch_size = 128;
+    t.device = study.with_gpu ? "cuda:0" : "cpu";
     t.key = t.framework + "/resnet20/default/seed=99";
     t.dataset = study.synthetic ? "synthetic" : "cifar10";
     t.synthetic = study.synthetic;

@@ -1,8 +1,8 @@
 // The SQLite results store, on real database files in temporary directories.
 #include "results/store.h"
 
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <fstream>
@@ -216,8 +216,10 @@ TEST(ResultsStore, ADatabaseFromANewerSchemaIsRefusedNamingBothVersions) {
   run_sql(tmp.path() / "results.sqlite", "PRAGMA user_version = 7");
   for (int reading = 0; reading < 2; ++reading) {
     try {
-      if (reading) ResultsStore::open_for_reading(tmp.path());
-      else ResultsStore::open(tmp.path());
+      if (reading)
+        ResultsStore::open_for_reading(tmp.path());
+      else
+        ResultsStore::open(tmp.path());
       FAIL() << "a newer schema was accepted";
     } catch (const InputError& e) {
       const std::string what = e.what();
@@ -317,9 +319,9 @@ TEST(ResultsStore, ADiskFullDuringAnEpochRollsBackOnlyThatEpoch) {
 }
 
 TEST(ResultsStore, StatusNamesRoundTripAndUnknownOnesAreBadInput) {
-  for (auto s : {TrialStatus::planned, TrialStatus::running, TrialStatus::completed,
-                 TrialStatus::failed, TrialStatus::diverged, TrialStatus::interrupted,
-                 TrialStatus::timeout}) {
+  for (auto s :
+       {TrialStatus::planned, TrialStatus::running, TrialStatus::completed, TrialStatus::failed,
+        TrialStatus::diverged, TrialStatus::interrupted, TrialStatus::timeout}) {
     EXPECT_EQ(parse_trial_status(to_string(s)), s);
   }
   EXPECT_THROW(parse_trial_status("done"), InputError);
