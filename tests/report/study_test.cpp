@@ -157,7 +157,9 @@ TEST(Study, TrialsOnDifferentSetupsAreNeverPooledOrCompared) {
   ASSERT_EQ(s.groups.size(), 3u);
   for (const auto& c : s.comparisons) EXPECT_EQ(c.setup, "cpu, 2 threads, batch 128");
   for (const auto& g : s.groups) {
-    if (g.device == "cuda:0") EXPECT_EQ(g.completed, 1);
+    if (g.device == "cuda:0") {
+      EXPECT_EQ(g.completed, 1);
+    }
   }
 }
 
