@@ -146,13 +146,17 @@ void bar_figure(FigureWriter& writer, const Study& study, const std::string& id,
   const auto colours = framework_colours(study);
   std::string data = "# label mean ci_low ci_high colour n\n";
   int bars = 0;
+  std::set<std::string> setups;
+  for (const auto& g : study.groups) setups.insert(g.setup());
   for (const auto& g : study.groups) {
     const auto it = g.summaries.find(metric_id);
     if (it == g.summaries.end()) continue;
     const auto& s = it->second;
     const double low = s.ci95 ? s.ci95->low : s.mean;
     const double high = s.ci95 ? s.ci95->high : s.mean;
-    data += fmt::format("{} {} {} {} {} {}\n", data_label(fmt::format("{} (n={})", g.label(), s.n)),
+    data += fmt::format("{} {} {} {} {} {}\n",
+                        data_label(fmt::format("{}{} (n={})", g.label(),
+                                               setups.size() > 1 ? ", " + g.setup() : "", s.n)),
                         s.mean, low, high, colours.at(g.framework), s.n);
     ++bars;
   }
