@@ -209,7 +209,7 @@ int checked_schema_version(sqlite3* db, const fs::path& path) {
   int version = 0;
   try {
     version = read_user_version(db, path);
-  } catch (const CheckFailed& e) {
+  } catch (const CheckFailed&) {
     throw InputError(
         fmt::format("{}: not an SQLite results database ({})", path.string(), sqlite3_errmsg(db)));
   }
