@@ -5,6 +5,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <fstream>
 #include <thread>
 
@@ -47,6 +52,20 @@ void run_sql(const std::filesystem::path& db_path, const std::string& sql) {
   ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
       << sqlite3_errmsg(db);
   sqlite3_close(db);
+}
+
+// PRAGMA integrity_check's verdict: "ok" for a consistent database.
+std::string integrity(const std::filesystem::path& db_path) {
+  sqlite3* db = nullptr;
+  sqlite3_open(db_path.c_str(), &db);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, nullptr);
+  std::string verdict = sqlite3_step(s) == SQLITE_ROW
+                            ? reinterpret_cast<const char*>(sqlite3_column_text(s, 0))
+                            : sqlite3_errmsg(db);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return verdict;
 }
 
 TEST(ResultsStore, OpenCreatesTheDirectoryAndAVersionedWalDatabase) {
@@ -287,7 +306,7 @@ TEST(ResultsStore, ADiskFullDuringAnEpochKeepsTheEarlierEpochsAndSaysSo) {
   const auto snap = ResultsStore::open_for_reading(tmp.path()).load();
   EXPECT_EQ(snap.epochs.size(), 2u);
   EXPECT_TRUE(snap.samples.empty());
-  run_sql(tmp.path() / "results.sqlite", "PRAGMA integrity_check");
+  EXPECT_EQ(integrity(tmp.path() / "results.sqlite"), "ok");
 }
 
 TEST(ResultsStore, ADiskFullDuringAnEpochRollsBackOnlyThatEpoch) {
@@ -316,6 +335,45 @@ TEST(ResultsStore, ADiskFullDuringAnEpochRollsBackOnlyThatEpoch) {
   const auto epochs = store.epochs_of(t.id);
   ASSERT_EQ(static_cast<int>(epochs.size()), written);
   EXPECT_EQ(epochs.back().epoch, written);
+}
+
+TEST(ResultsStore, AWriterKilledWithSigkillLeavesContiguousCommittedEpochs) {
+  TempDir tmp;
+  std::int64_t trial_id = 0;
+  {
+    auto store = ResultsStore::open(tmp.path());
+    SuiteRecord suite{0, "s", "", {}, ""};
+    store.begin_suite(suite);
+    TrialRecord t = make_trial(suite.id, "k");
+    trial_id = store.upsert_trial(t);
+  }
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A trial that writes epochs until it is killed, in its own process as `run` does it.
+    auto store = ResultsStore::open(tmp.path());
+    for (int e = 1;; ++e) store.add_epoch(make_epoch(trial_id, e));
+  }
+  auto reader = ResultsStore::open_for_reading(tmp.path());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (reader.epochs_of(trial_id).size() < 5 && std::chrono::steady_clock::now() < deadline) {
+    usleep(1000);
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  auto store = ResultsStore::open(tmp.path());
+  const auto epochs = store.epochs_of(trial_id);
+  ASSERT_GE(epochs.size(), 5u);
+  for (std::size_t i = 0; i < epochs.size(); ++i)
+    EXPECT_EQ(epochs[i].epoch, static_cast<int>(i) + 1);
+  // Resuming re-runs the trial from epoch 1: no epoch is lost or duplicated.
+  store.restart_trial(trial_id);
+  for (int e = 1; e <= 3; ++e) store.add_epoch(make_epoch(trial_id, e));
+  ASSERT_EQ(store.epochs_of(trial_id).size(), 3u);
+  EXPECT_EQ(integrity(tmp.path() / "results.sqlite"), "ok");
 }
 
 TEST(ResultsStore, StatusNamesRoundTripAndUnknownOnesAreBadInput) {
