@@ -1,0 +1,152 @@
+// Grouping, summaries and pairwise comparisons of a study.
+#include "report/study.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "core/error.h"
+
+namespace cb::report {
+namespace {
+using results::TrialRecord;
+
+std::optional<double> scaled(const std::optional<double>& v, double factor) {
+  if (!v) return std::nullopt;
+  return *v * factor;
+}
+
+// The metrics that compare frameworks; memory and energy are shown but not tested.
+const std::set<std::string> kCompared = {"accuracy", "training_time", "gpu_util", "throughput",
+                                         "time_to_target"};
+}  // namespace
+
+const std::vector<Metric>& metrics() {
+  static const std::vector<Metric> all = {
+      {"accuracy", "Test accuracy", "%", 2, true,
+       [](const TrialRecord& t) { return scaled(t.test_accuracy, 100.0); }},
+      {"training_time", "Training time", "s", 1, false,
+       [](const TrialRecord& t) { return t.training_time_s; }},
+      {"gpu_util", "GPU utilization", "%", 1, true,
+       [](const TrialRecord& t) { return t.gpu_util_mean_pct; }},
+      {"throughput", "Throughput", "images/s", 0, true,
+       [](const TrialRecord& t) { return t.images_per_s; }},
+      {"time_to_target", "Time to target accuracy", "s", 1, false,
+       [](const TrialRecord& t) { return t.time_to_target_s; }},
+      {"gpu_mem_peak", "Peak GPU memory", "MiB", 0, false,
+       [](const TrialRecord& t) { return scaled(t.gpu_mem_peak_bytes, 1.0 / (1024 * 1024)); }},
+      {"rss_peak", "Peak resident memory", "MiB", 0, false,
+       [](const TrialRecord& t) { return scaled(t.rss_peak_bytes, 1.0 / (1024 * 1024)); }},
+      {"energy", "GPU energy", "kJ", 2, false,
+       [](const TrialRecord& t) { return scaled(t.energy_j, 1e-3); }},
+      {"cpu_util", "CPU utilization", "%", 1, true,
+       [](const TrialRecord& t) { return t.cpu_util_mean_pct; }},
+  };
+  return all;
+}
+
+const Metric& metric(const std::string& id) {
+  for (const auto& m : metrics()) {
+    if (m.id == id) return m;
+  }
+  throw CheckFailed(fmt::format("report: no metric named '{}'", id));
+}
+
+std::string GroupSummary::setup() const {
+  std::string text = device;
+  text += threads > 0 ? fmt::format(", {} threads", threads) : ", default threads";
+  if (batch_size > 0) text += fmt::format(", batch {}", batch_size);
+  if (processes > 1) text += fmt::format(", {} processes", processes);
+  return text;
+}
+
+std::string GroupSummary::label() const {
+  return fmt::format("{} {} {}", framework, model, recipe);
+}
+
+std::string GroupSummary::unavailable(const std::string& metric_id) const {
+  if (summaries.count(metric_id)) return "";
+  if (completed == 0) return "n/a (no completed trial)";
+  const bool gpu_metric =
+      metric_id == "gpu_util" || metric_id == "gpu_mem_peak" || metric_id == "energy";
+  if (gpu_metric && !gpu_unavailable_reason.empty()) {
+    return fmt::format("n/a ({})", gpu_unavailable_reason);
+  }
+  if (metric_id == "time_to_target") {
+    return target_accuracy ? "n/a (target never reached)" : "n/a (no target set)";
+  }
+  return "n/a (not recorded)";
+}
+
+const results::TrialRecord* Study::trial(std::int64_t id) const {
+  for (const auto& t : trials) {
+    if (t.id == id) return &t;
+  }
+  return nullptr;
+}
+
+Study build_study(const results::ResultsSnapshot& snapshot) {
+  Study study;
+  study.database = snapshot.database;
+  study.suites = snapshot.suites;
+  study.trials = snapshot.trials;
+  for (const auto& e : snapshot.epochs) study.epochs[e.trial_id].push_back(e);
+  for (const auto& s : snapshot.samples) study.samples[s.trial_id].push_back(s);
+
+  using GroupKey = std::tuple<std::string, std::string, std::string, int, int, int, std::string>;
+  std::map<GroupKey, GroupSummary> groups;
+  for (const auto& t : study.trials) {
+    study.synthetic |= t.synthetic;
+    ++study.status_counts[std::string(results::to_string(t.status))];
+    if (study.environment.is_null() && t.environment.is_object() && !t.environment.empty()) {
+      study.environment = t.environment;
+    }
+    auto& g =
+        groups[{t.model, t.recipe, t.device, t.threads, t.batch_size, t.processes, t.framework}];
+    g.framework = t.framework;
+    g.model = t.model;
+    g.recipe = t.recipe;
+    g.device = t.device;
+    g.threads = t.threads;
+    g.batch_size = t.batch_size;
+    g.processes = t.processes;
+    ++g.trials;
+    if (t.target_accuracy) g.target_accuracy = t.target_accuracy;
+    if (t.status != results::TrialStatus::completed) continue;
+    ++g.completed;
+    if (t.time_to_target_s) ++g.reached_target;
+    if (!t.gpu_unavailable_reason.empty()) g.gpu_unavailable_reason = t.gpu_unavailable_reason;
+    for (const auto& m : metrics()) {
+      if (const auto v = m.value(t)) g.values[m.id].push_back(*v);
+    }
+  }
+  for (auto& [key, g] : groups) {
+    for (const auto& [id, values] : g.values) g.summaries[id] = results::summarize(values);
+    study.groups.push_back(std::move(g));
+  }
+
+  // Every pair of frameworks that trained the same model with the same recipe.
+  for (std::size_t i = 0; i < study.groups.size(); ++i) {
+    for (std::size_t j = i + 1; j < study.groups.size(); ++j) {
+      const auto& a = study.groups[i];
+      const auto& b = study.groups[j];
+      if (a.model != b.model || a.recipe != b.recipe || a.setup() != b.setup()) continue;
+      for (const auto& m : metrics()) {
+        if (!kCompared.count(m.id)) continue;
+        const auto ia = a.values.find(m.id);
+        const auto ib = b.values.find(m.id);
+        if (ia == a.values.end() && ib == b.values.end()) continue;
+        Comparison c{a.model, a.recipe, a.setup(), m.id, a.framework, b.framework, {}};
+        static const std::vector<double> kNone;
+        c.test = results::welch_t_test(ia == a.values.end() ? kNone : ia->second,
+                                       ib == b.values.end() ? kNone : ib->second);
+        study.comparisons.push_back(std::move(c));
+      }
+    }
+  }
+  return study;
+}
+
+}  // namespace cb::report

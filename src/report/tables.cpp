@@ -1,0 +1,198 @@
+// Table building: the statistics of each group and comparison as text cells.
+#include "report/tables.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace cb::report {
+namespace {
+
+std::string interval(const results::ConfidenceInterval& ci, int decimals) {
+  return fmt::format("[{}, {}]", format_number(ci.low, decimals), format_number(ci.high, decimals));
+}
+
+std::vector<std::string> group_columns(const GroupSummary& g) {
+  return {g.framework, g.model, g.recipe, g.setup()};
+}
+
+// One row per group: n, mean, sd, 95 % CI, median, min, max (and the olympic mean if asked).
+Table stats_table(const Study& study, std::string id, std::string title, const Metric& m,
+                  bool olympic) {
+  Table t{std::move(id),
+          std::move(title),
+          {"Framework", "Model", "Recipe", "Setup", "n", "Mean", "SD", "95% CI", "Median", "Min",
+           "Max"},
+          {},
+          {}};
+  if (olympic) t.header.push_back("Olympic mean");
+  for (const auto& g : study.groups) {
+    auto row = group_columns(g);
+    const std::string missing = g.unavailable(m.id);
+    if (!missing.empty()) {
+      row.push_back(std::to_string(g.values.count(m.id) ? g.values.at(m.id).size() : 0));
+      row.push_back(missing);
+      row.resize(t.header.size(), "");
+      t.rows.push_back(std::move(row));
+      continue;
+    }
+    const auto& s = g.summaries.at(m.id);
+    row.push_back(std::to_string(s.n));
+    row.push_back(format_number(s.mean, m.decimals));
+    row.push_back(s.n < 2 ? "n/a" : format_number(s.stddev, m.decimals));
+    row.push_back(s.ci95 ? interval(*s.ci95, m.decimals) : "n/a (n < 2)");
+    row.push_back(format_number(s.median, m.decimals));
+    row.push_back(format_number(s.min, m.decimals));
+    row.push_back(format_number(s.max, m.decimals));
+    if (olympic) {
+      row.push_back(s.olympic_mean ? format_number(*s.olympic_mean, m.decimals) : "n/a (n < 5)");
+    }
+    t.rows.push_back(std::move(row));
+  }
+  t.notes.push_back(
+      "Completed trials only; mean with Student-t 95% confidence interval; SD is the sample "
+      "standard deviation.");
+  return t;
+}
+
+std::string mean_or_missing(const GroupSummary& g, const std::string& metric_id) {
+  const std::string missing = g.unavailable(metric_id);
+  if (!missing.empty()) return missing;
+  const auto& s = g.summaries.at(metric_id);
+  const int decimals = metric(metric_id).decimals;
+  std::string text = format_number(s.mean, decimals);
+  if (s.ci95) text.append(" ").append(interval(*s.ci95, decimals));
+  return text;
+}
+
+Table comparisons_table(const Study& study) {
+  Table t{"table8_comparisons",
+          "Table 8. Framework comparisons (difference A - B, Welch's t-test)",
+          {"Model", "Recipe", "Setup", "Metric", "A", "B", "Difference", "95% CI", "t", "df",
+           "p-value", "Verdict"},
+          {},
+          {}};
+  for (const auto& c : study.comparisons) {
+    const Metric& m = metric(c.metric_id);
+    std::vector<std::string> row = {c.model,       c.recipe,
+                                    c.setup,       fmt::format("{} ({})", m.title, m.unit),
+                                    c.framework_a, c.framework_b};
+    if (!c.test.tested) {
+      row.push_back(c.test.not_tested_reason.find("fewer") != std::string::npos
+                        ? "n/a"
+                        : format_number(c.test.difference, m.decimals));
+      row.insert(row.end(), {"", "", "", ""});
+      row.push_back(c.test.not_tested_reason);
+    } else {
+      row.push_back(format_number(c.test.difference, m.decimals));
+      row.push_back(interval(c.test.ci95, m.decimals));
+      row.push_back(format_number(c.test.t, 2));
+      row.push_back(format_number(c.test.df, 1));
+      row.push_back(c.test.p_value < 0.001 ? "< 0.001" : format_number(c.test.p_value, 3));
+      row.push_back(c.test.p_value < 0.05 ? "significant at 5%" : "no significant difference");
+    }
+    t.rows.push_back(std::move(row));
+  }
+  if (study.comparisons.empty()) {
+    t.notes.push_back("No two frameworks trained the same model with the same recipe.");
+  }
+  t.notes.push_back(
+      "A comparison needs at least 2 completed trials (seeds) per framework; otherwise it is "
+      "not tested rather than implying a difference.");
+  return t;
+}
+
+Table trials_table(const Study& study) {
+  Table t{"table9_trials",
+          "Table 9. Trials",
+          {"Trial", "Status", "Data", "Test acc. (%)", "Training time (s)", "Wall time (s)",
+           "Images/s", "Epochs", "Error"},
+          {},
+          {}};
+  auto opt = [](const std::optional<double>& v, double scale, int decimals) {
+    return v ? format_number(*v * scale, decimals) : std::string("n/a");
+  };
+  for (const auto& tr : study.trials) {
+    const auto it = study.epochs.find(tr.id);
+    const std::size_t epochs = it == study.epochs.end() ? 0 : it->second.size();
+    std::string error = tr.error;
+    if (error.size() > 160) {
+      error.resize(157);
+      error.append("...");
+    }
+    for (char& ch : error) {
+      if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+    }
+    t.rows.push_back({tr.key, std::string(results::to_string(tr.status)),
+                      fmt::format("{}{}", tr.dataset,
+                                  tr.synthetic && tr.dataset != "synthetic" ? " (synthetic)" : ""),
+                      opt(tr.test_accuracy, 100, 2), opt(tr.training_time_s, 1, 1),
+                      opt(tr.wall_time_s, 1, 1), opt(tr.images_per_s, 1, 0), std::to_string(epochs),
+                      error});
+  }
+  return t;
+}
+
+}  // namespace
+
+std::string format_number(double value, int decimals) {
+  if (std::isnan(value)) return "n/a";
+  return fmt::format("{:.{}f}", value, decimals);
+}
+
+std::vector<Table> build_tables(const Study& study) {
+  std::vector<Table> tables;
+  tables.push_back(stats_table(study, "table1_accuracy", "Table 1. Test accuracy (%)",
+                               metric("accuracy"), false));
+  tables.push_back(stats_table(study, "table2_training_time", "Table 2. Training time (s)",
+                               metric("training_time"), true));
+  tables.back().notes.push_back(
+      "Training time excludes evaluation and data import; the olympic mean (MLPerf) drops the "
+      "fastest and slowest of n >= 5 runs.");
+  tables.push_back(stats_table(study, "table3_gpu_utilization", "Table 3. GPU utilization (%)",
+                               metric("gpu_util"), false));
+  tables.push_back(stats_table(study, "table4_throughput", "Table 4. Throughput (images/s)",
+                               metric("throughput"), false));
+
+  Table tta{
+      "table5_time_to_accuracy",
+      "Table 5. Time to target accuracy (s)",
+      {"Framework", "Model", "Recipe", "Setup", "Target (%)", "Reached", "Mean (95% CI)", "Median"},
+      {},
+      {"Training time at the first evaluation that reaches the target; trials that never "
+       "reach it are counted but not averaged."}};
+  for (const auto& g : study.groups) {
+    auto row = group_columns(g);
+    row.push_back(g.target_accuracy ? format_number(*g.target_accuracy * 100, 1) : "n/a");
+    row.push_back(fmt::format("{} of {}", g.reached_target, g.completed));
+    row.push_back(mean_or_missing(g, "time_to_target"));
+    row.push_back(g.summaries.count("time_to_target")
+                      ? format_number(g.summaries.at("time_to_target").median, 1)
+                      : "n/a");
+    tta.rows.push_back(std::move(row));
+  }
+  tables.push_back(std::move(tta));
+
+  Table memory{"table6_memory_energy",
+               "Table 6. Peak memory and energy (mean, 95% CI)",
+               {"Framework", "Model", "Recipe", "Setup", "Peak GPU memory (MiB)", "Peak RSS (MiB)",
+                "GPU energy (kJ)"},
+               {},
+               {}};
+  for (const auto& g : study.groups) {
+    auto row = group_columns(g);
+    row.push_back(mean_or_missing(g, "gpu_mem_peak"));
+    row.push_back(mean_or_missing(g, "rss_peak"));
+    row.push_back(mean_or_missing(g, "energy"));
+    memory.rows.push_back(std::move(row));
+  }
+  tables.push_back(std::move(memory));
+  tables.push_back(stats_table(study, "table7_cpu_utilization",
+                               "Table 7. CPU utilization (%, 100 = one core)", metric("cpu_util"),
+                               false));
+  tables.push_back(comparisons_table(study));
+  tables.push_back(trials_table(study));
+  return tables;
+}
+
+}  // namespace cb::report

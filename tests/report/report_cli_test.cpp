@@ -1,0 +1,208 @@
+// `cifarbench report` as a real child process: formats, bad input, gnuplot figures, and the
+// HTML report rendered in headless Chromium.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "results/sample_results.h"
+#include "support/run_process.h"
+
+namespace cb {
+namespace {
+using testing::PlausibleStudy;
+using testing::run_cifarbench;
+using testing::run_process;
+using testing::TempDir;
+
+std::string read(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void fill(const std::filesystem::path& dir, const PlausibleStudy& spec = {}) {
+  auto store = results::ResultsStore::open(dir);
+  testing::fill_plausible_results(store, spec);
+}
+
+bool executable(const char* path) { return ::access(path, X_OK) == 0; }
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST(ReportCommand, ConsoleFormatPrintsTheTablesToStandardOutput) {
+  TempDir tmp;
+  fill(tmp.path());
+  const auto r = run_cifarbench({"report", tmp.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Table 1. Test accuracy (%)"), std::string::npos);
+  EXPECT_NE(r.out.find("Table 8. Framework comparisons"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / "report"));
+}
+
+TEST(ReportCommand, AMissingResultsDirectoryExits2NamingIt) {
+  TempDir tmp;
+  const auto missing = (tmp.path() / "nowhere").string();
+  const auto r = run_cifarbench({"report", missing});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
+}
+
+TEST(ReportCommand, ANewerSchemaExits2NamingTheFileAndBothVersions) {
+  TempDir tmp;
+  fill(tmp.path());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((tmp.path() / "results.sqlite").c_str(), &db), SQLITE_OK);
+  sqlite3_exec(db, "PRAGMA user_version = 2", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  const auto r = run_cifarbench({"report", tmp.path().string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("results.sqlite"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("version 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("up to 1"), std::string::npos) << r.err;
+}
+
+TEST(ReportCommand, AnUnknownFormatExits2ListingTheFormats) {
+  TempDir tmp;
+  fill(tmp.path());
+  const auto r = run_cifarbench({"report", tmp.path().string(), "--format", "pdf"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--format"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("html"), std::string::npos) << r.err;
+}
+
+TEST(ReportCommand, ReadsCommittedResultsWhileAWriterHoldsAnOpenTransaction) {
+  TempDir tmp;
+  fill(tmp.path());
+  // A `run` in the middle of an epoch: a write transaction open and uncommitted.
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open((tmp.path() / "results.sqlite").c_str(), &writer), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(writer,
+                         "BEGIN IMMEDIATE; UPDATE trials SET status = 'running' "
+                         "WHERE status = 'completed'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  const auto r = run_cifarbench(
+      {"report", tmp.path().string(), "--format", "json", "--out", (tmp.path() / "out").string()});
+  sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(writer);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(read(tmp.path() / "out" / "report.json").find("\"completed\": 6"), std::string::npos);
+}
+
+TEST(ReportCommand, MarkdownWithGnuplotWritesEveryFigureAsSvgAndPng) {
+  if (!executable("/usr/bin/gnuplot")) GTEST_SKIP() << "gnuplot is not installed";
+  TempDir tmp;
+  fill(tmp.path());
+  const auto r = run_cifarbench({"report", tmp.path().string(), "--format", "md"},
+                                {"CIFARBENCH_GNUPLOT=/usr/bin/gnuplot"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto figures = tmp.path() / "report" / "figures";
+  for (const char* id :
+       {"fig1_accuracy", "fig2_training_time", "fig3_gpu_utilization", "fig4_learning_curve_epochs",
+        "fig5_learning_curve_time", "fig6_utilization_timeline"}) {
+    const std::string svg = read(figures / (std::string(id) + ".svg"));
+    const std::string png = read(figures / (std::string(id) + ".png"));
+    EXPECT_NE(svg.find("<svg"), std::string::npos) << id;
+    ASSERT_GT(png.size(), 1000u) << id;
+    EXPECT_EQ(png.substr(1, 3), "PNG") << id;
+  }
+  const std::string md = read(tmp.path() / "report" / "report.md");
+  EXPECT_NE(md.find("![Fig. 1. Test accuracy"), std::string::npos);
+}
+
+TEST(ReportCommand, WithoutGnuplotHtmlStillHasTablesAndSaysFiguresWereSkipped) {
+  TempDir tmp;
+  fill(tmp.path());
+  const auto r = run_cifarbench({"report", tmp.path().string(), "--format", "html"},
+                                {"CIFARBENCH_GNUPLOT=/nonexistent"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("figures were skipped"), std::string::npos) << r.err;
+  const std::string html = read(tmp.path() / "report" / "report.html");
+  EXPECT_NE(html.find("Table 1. Test accuracy"), std::string::npos);
+  EXPECT_NE(html.find("figures were skipped"), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+}
+
+TEST(ReportCommand, WithGnuplotAbsentFromPathFiguresAreSkipped) {
+  TempDir tmp;
+  fill(tmp.path());
+  const auto r = run_cifarbench({"report", tmp.path().string(), "--format", "md"},
+                                {"PATH=/nonexistent-bin", "CIFARBENCH_GNUPLOT="});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(read(tmp.path() / "report" / "report.md").find("gnuplot not found on PATH"),
+            std::string::npos);
+}
+
+// Width and height from a PNG's IHDR chunk.
+std::pair<unsigned, unsigned> png_size(const std::string& png) {
+  auto be32 = [&](std::size_t at) {
+    return (static_cast<unsigned>(static_cast<unsigned char>(png[at])) << 24) |
+           (static_cast<unsigned>(static_cast<unsigned char>(png[at + 1])) << 16) |
+           (static_cast<unsigned>(static_cast<unsigned char>(png[at + 2])) << 8) |
+           static_cast<unsigned>(static_cast<unsigned char>(png[at + 3]));
+  };
+  if (png.size() < 24) return {0, 0};
+  return {be32(16), be32(20)};
+}
+
+std::vector<std::string> chromium_args(const std::filesystem::path& profile) {
+  return {"/usr/bin/chromium",
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--user-data-dir=" + profile.string(),
+          "--window-size=1280,2000"};
+}
+
+TEST(ReportCommand, HtmlReportRendersInHeadlessChromiumWithTablesAndFigures) {
+  if (!executable("/usr/bin/chromium")) GTEST_SKIP() << "/usr/bin/chromium is not installed";
+  if (!executable("/usr/bin/gnuplot")) GTEST_SKIP() << "gnuplot is not installed";
+  TempDir tmp;
+  PlausibleStudy spec;
+  spec.synthetic = true;
+  fill(tmp.path(), spec);
+  const auto r = run_cifarbench({"report", tmp.path().string(), "--format", "html"},
+                                {"CIFARBENCH_GNUPLOT=/usr/bin/gnuplot"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string url = "file://" + (tmp.path() / "report" / "report.html").string();
+
+  auto dump = chromium_args(tmp.path() / "profile-dom");
+  dump.push_back("--dump-dom");
+  dump.push_back(url);
+  const auto dom = run_process(dump);
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  EXPECT_NE(dom.out.find("Table 1. Test accuracy (%)"), std::string::npos);
+  EXPECT_NE(dom.out.find("Table 3. GPU utilization (%)"), std::string::npos);
+  EXPECT_NE(dom.out.find("id=\"synthetic-banner\""), std::string::npos);
+  EXPECT_GE(occurrences(dom.out, "<table"), 10u);
+  EXPECT_EQ(occurrences(dom.out, "<img "), 6u);
+  EXPECT_EQ(occurrences(dom.out, "src=\"data:image/svg+xml;base64,"), 6u);
+
+  const auto screenshot = tmp.path() / "screenshot.png";
+  auto shot = chromium_args(tmp.path() / "profile-shot");
+  shot.push_back("--screenshot=" + screenshot.string());
+  shot.push_back(url);
+  const auto s = run_process(shot);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  const std::string png = read(screenshot);
+  EXPECT_EQ(png_size(png), std::make_pair(1280u, 2000u));
+  EXPECT_GT(png.size(), 50000u);  // a blank page compresses to a few kB
+  if (const char* keep = std::getenv("CIFARBENCH_KEEP_SCREENSHOT")) {
+    std::filesystem::copy_file(screenshot, keep, std::filesystem::copy_options::overwrite_existing);
+  }
+}
+
+}  // namespace
+}  // namespace cb

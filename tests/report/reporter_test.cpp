@@ -1,0 +1,176 @@
+// Every reporter, rendering a study read from a real results database.
+#include "report/reporter.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "report/report.h"
+#include "results/sample_results.h"
+
+namespace cb::report {
+namespace {
+using testing::PlausibleStudy;
+using testing::TempDir;
+
+results::ResultsSnapshot snapshot_of(const PlausibleStudy& spec) {
+  TempDir tmp;
+  auto store = results::ResultsStore::open(tmp.path());
+  testing::fill_plausible_results(store, spec);
+  return store.load();
+}
+
+std::vector<ReportFile> render(const std::string& format, const PlausibleStudy& spec = {}) {
+  const Study study = build_study(snapshot_of(spec));
+  const auto tables = build_tables(study);
+  const FigureSet figures;
+  return make_reporter(format)->render({study, tables, figures, false});
+}
+
+std::string read(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Reporters, ConsoleShowsEveryTableTitle) {
+  const auto files = render("console");
+  ASSERT_EQ(files.size(), 1u);
+  for (const char* title :
+       {"Table 1. Test accuracy", "Table 2. Training time", "Table 3. GPU utilization",
+        "Table 4. Throughput", "Table 5. Time to target", "Table 6. Peak memory and energy",
+        "Table 8. Framework comparisons", "Table 9. Trials"}) {
+    EXPECT_NE(files[0].text.find(title), std::string::npos) << title;
+  }
+}
+
+TEST(Reporters, EveryOutputOfASyntheticStudyCarriesTheBanner) {
+  PlausibleStudy spec;
+  spec.synthetic = true;
+  for (const auto& format : report_formats()) {
+    for (const auto& file : render(format, spec)) {
+      EXPECT_NE(file.text.find("accuracy is not CIFAR-10's"), std::string::npos)
+          << format << " " << file.name;
+    }
+  }
+}
+
+TEST(Reporters, RealDataOutputsCarryNoSyntheticBanner) {
+  for (const auto& format : report_formats()) {
+    for (const auto& file : render(format)) {
+      EXPECT_EQ(file.text.find("SYNTHETIC DATA"), std::string::npos) << format << " " << file.name;
+    }
+  }
+}
+
+TEST(Reporters, MarkdownRendersPipeTables) {
+  const auto text = render("md").at(0).text;
+  EXPECT_NE(text.find("## Table 1. Test accuracy (%)"), std::string::npos);
+  EXPECT_NE(text.find("| Framework | Model |"), std::string::npos);
+  EXPECT_NE(text.find("| --- |"), std::string::npos);
+}
+
+TEST(Reporters, CsvQuotesFieldsWithCommasQuotesAndNewlines) {
+  const auto files = render("csv");
+  const auto it = std::find_if(files.begin(), files.end(),
+                               [](const ReportFile& f) { return f.name == "trials.csv"; });
+  ASSERT_NE(it, files.end());
+  EXPECT_NE(it->text.find(",\"killed by signal 9, out of memory?\nstderr tail: "
+                          "\"\"std::bad_alloc\"\"\"\n"),
+            std::string::npos)
+      << it->text;
+}
+
+TEST(Reporters, CsvTrialsHaveOneRowPerTrialWithEveryColumn) {
+  const auto files = render("csv", [] {
+    PlausibleStudy spec;
+    spec.one_failed_trial = false;  // its multi-line error would span two lines
+    return spec;
+  }());
+  const auto& trials = files.at(2);
+  ASSERT_EQ(trials.name, "trials.csv");
+  std::stringstream lines(trials.text);
+  std::string line;
+  std::getline(lines, line);
+  const auto columns = std::count(line.begin(), line.end(), ',');
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    ++rows;
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), columns) << line;
+  }
+  EXPECT_EQ(rows, 2 * 3);
+}
+
+TEST(Reporters, CsvSummaryHasOneRowPerGroupAndMetric) {
+  const auto files = render("csv");
+  const auto& summary = files.at(0);
+  ASSERT_EQ(summary.name, "summary.csv");
+  const auto rows = std::count(summary.text.begin(), summary.text.end(), '\n') - 1;
+  EXPECT_EQ(rows, static_cast<long>(2 * metrics().size()));
+  EXPECT_NE(summary.text.find("gpu_util,%,0,,,,,,,,,n/a (no NVIDIA driver)"), std::string::npos)
+      << summary.text;
+}
+
+TEST(Reporters, JsonParsesWithNullsForWhatWasNotMeasured) {
+  const auto doc = nlohmann::json::parse(render("json").at(0).text);
+  ASSERT_EQ(doc["groups"].size(), 2u);
+  const auto& gpu = doc["groups"][0]["metrics"]["gpu_util"];
+  EXPECT_EQ(gpu["unavailable"], "n/a (no NVIDIA driver)");
+  EXPECT_FALSE(gpu.contains("mean"));
+  const auto& acc = doc["groups"][0]["metrics"]["accuracy"];
+  EXPECT_EQ(acc["n"], 3);
+  EXPECT_EQ(acc["ci95"].size(), 2u);
+  EXPECT_TRUE(acc["olympic_mean"].is_null());
+  EXPECT_EQ(doc["trials"].size(), 7u);
+  EXPECT_TRUE(doc["comparisons"][0]["p_value"].is_number());
+}
+
+TEST(Reporters, HtmlEscapesTextAndIncludesTheEnvironment) {
+  const auto text = render("html").at(0).text;
+  EXPECT_NE(text.find("<h2>Environment</h2>"), std::string::npos);
+  EXPECT_NE(text.find("Test CPU @ 2.0GHz"), std::string::npos);
+  EXPECT_NE(text.find("<details>"), std::string::npos);
+  EXPECT_EQ(text.find("<script"), std::string::npos);  // self-contained and inert
+}
+
+TEST(Reporters, UnknownFormatIsBadInputListingTheValidOnes) {
+  try {
+    make_reporter("pdf");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("console, md, csv, json, html"), std::string::npos);
+  }
+}
+
+TEST(ProduceReport, FileFormatsWithoutAnOutputDirectoryAreBadInput) {
+  EXPECT_THROW(produce_report(snapshot_of({}), {"html", std::nullopt}), InputError);
+}
+
+TEST(ProduceReport, WritesTheFilesOfTheFormatAndNoPartialOnes) {
+  TempDir out;
+  const auto output = produce_report(snapshot_of({}), {"csv", out.path()});
+  EXPECT_EQ(output.files.size(), 4u);
+  for (const auto& entry : std::filesystem::directory_iterator(out.path())) {
+    EXPECT_NE(entry.path().extension(), ".partial") << entry.path();
+  }
+  EXPECT_NE(read(out.path() / "summary.csv").find("framework,model"), std::string::npos);
+}
+
+TEST(ProduceReport, WithoutGnuplotTheTablesComeOutAndTheReportSaysFiguresWereSkipped) {
+  TempDir out;
+  ::setenv("CIFARBENCH_GNUPLOT", "/nonexistent/gnuplot", 1);
+  const auto output = produce_report(snapshot_of({}), {"html", out.path()});
+  ::unsetenv("CIFARBENCH_GNUPLOT");
+  EXPECT_TRUE(output.figures.figures.empty());
+  const std::string html = read(out.path() / "report.html");
+  EXPECT_NE(html.find("Table 1. Test accuracy"), std::string::npos);
+  EXPECT_NE(html.find("figures were skipped"), std::string::npos);
+  EXPECT_NE(html.find("/nonexistent/gnuplot"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cb::report

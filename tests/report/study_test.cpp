@@ -1,0 +1,167 @@
+// Study summaries and tables, from real results databases in temporary directories.
+#include "report/study.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "report/tables.h"
+#include "results/sample_results.h"
+
+namespace cb::report {
+namespace {
+using testing::PlausibleStudy;
+using testing::TempDir;
+
+Study study_of(const PlausibleStudy& spec) {
+  TempDir tmp;
+  auto store = results::ResultsStore::open(tmp.path());
+  testing::fill_plausible_results(store, spec);
+  return build_study(store.load());
+}
+
+const Table& table(const std::vector<Table>& tables, const std::string& id) {
+  const auto it =
+      std::find_if(tables.begin(), tables.end(), [&](const Table& t) { return t.id == id; });
+  EXPECT_NE(it, tables.end()) << id;
+  return *it;
+}
+
+std::string cell(const Table& t, std::size_t row, const std::string& column) {
+  const auto it = std::find(t.header.begin(), t.header.end(), column);
+  EXPECT_NE(it, t.header.end()) << column;
+  return t.rows.at(row).at(static_cast<std::size_t>(it - t.header.begin()));
+}
+
+TEST(Study, GroupsByFrameworkModelAndRecipeCountingOnlyCompletedTrials) {
+  const Study s = study_of({});
+  ASSERT_EQ(s.groups.size(), 2u);
+  const auto& torch = s.groups[1];
+  EXPECT_EQ(torch.framework, "torch");
+  EXPECT_EQ(torch.trials, 4);  // 3 seeds and the failed trial
+  EXPECT_EQ(torch.completed, 3);
+  EXPECT_EQ(torch.summaries.at("accuracy").n, 3u);
+  EXPECT_EQ(s.status_counts.at("failed"), 1);
+}
+
+TEST(Study, AccuracyIsReportedInPercent) {
+  const Study s = study_of({});
+  EXPECT_GT(s.groups[0].summaries.at("accuracy").mean, 50.0);
+  EXPECT_LT(s.groups[0].summaries.at("accuracy").mean, 100.0);
+}
+
+TEST(Study, EveryFrameworkPairIsComparedWithWelchsTest) {
+  const Study s = study_of({});
+  ASSERT_FALSE(s.comparisons.empty());
+  for (const auto& c : s.comparisons) {
+    EXPECT_EQ(c.framework_a, "dlib");
+    EXPECT_EQ(c.framework_b, "torch");
+    EXPECT_TRUE(c.test.tested) << c.metric_id;
+  }
+}
+
+TEST(Study, ComparisonWithOneSeedSaysNotTested) {
+  PlausibleStudy spec;
+  spec.seeds = 1;
+  const auto tables = build_tables(study_of(spec));
+  const Table& t = table(tables, "table8_comparisons");
+  ASSERT_FALSE(t.rows.empty());
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    EXPECT_NE(cell(t, r, "Verdict").find("not tested"), std::string::npos);
+    EXPECT_EQ(cell(t, r, "p-value"), "");
+  }
+}
+
+TEST(Study, GpuUtilizationWithoutADriverIsNotApplicableNeverZero) {
+  const auto tables = build_tables(study_of({}));
+  const Table& t = table(tables, "table3_gpu_utilization");
+  ASSERT_EQ(t.rows.size(), 2u);
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    EXPECT_EQ(cell(t, r, "Mean"), "n/a (no NVIDIA driver)");
+  }
+  const Table& memory = table(tables, "table6_memory_energy");
+  EXPECT_EQ(cell(memory, 0, "GPU energy (kJ)"), "n/a (no NVIDIA driver)");
+}
+
+TEST(Study, GpuUtilizationWithTelemetryHasMeanAndInterval) {
+  PlausibleStudy spec;
+  spec.with_gpu = true;
+  const auto tables = build_tables(study_of(spec));
+  const Table& t = table(tables, "table3_gpu_utilization");
+  EXPECT_EQ(cell(t, 0, "Mean"), "77.1");  // dlib (framework 1): 71.5 + 5 + mean(0.3, 0.6, 0.9)
+  EXPECT_EQ(cell(t, 0, "95% CI").front(), '[');
+}
+
+TEST(Study, OlympicMeanAppearsFromFiveSeeds) {
+  PlausibleStudy three;
+  PlausibleStudy five;
+  five.seeds = 5;
+  const auto few = build_tables(study_of(three));
+  const auto many = build_tables(study_of(five));
+  EXPECT_EQ(cell(table(few, "table2_training_time"), 0, "Olympic mean"), "n/a (n < 5)");
+  EXPECT_NE(cell(table(many, "table2_training_time"), 0, "Olympic mean").find('.'),
+            std::string::npos);
+}
+
+TEST(Study, SingleSeedGroupsShowNoIntervalRatherThanAZeroWidthOne) {
+  PlausibleStudy spec;
+  spec.seeds = 1;
+  const auto tables = build_tables(study_of(spec));
+  EXPECT_EQ(cell(table(tables, "table1_accuracy"), 0, "95% CI"), "n/a (n < 2)");
+  EXPECT_EQ(cell(table(tables, "table1_accuracy"), 0, "SD"), "n/a");
+}
+
+TEST(Study, TimeToAccuracyCountsTrialsThatReachedTheTarget) {
+  const auto tables = build_tables(study_of({}));
+  const Table& t = table(tables, "table5_time_to_accuracy");
+  EXPECT_EQ(cell(t, 0, "Reached"), "3 of 3");
+  EXPECT_EQ(cell(t, 0, "Target (%)"), "75.0");
+}
+
+TEST(Study, TrialsTableShowsTheFailedTrialsError) {
+  const auto tables = build_tables(study_of({}));
+  const Table& t = table(tables, "table9_trials");
+  bool found = false;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    if (cell(t, r, "Status") == "failed") {
+      found = true;
+      EXPECT_NE(cell(t, r, "Error").find("bad_alloc"), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(Study, SyntheticTrialsMarkTheStudySynthetic) {
+  PlausibleStudy spec;
+  spec.synthetic = true;
+  EXPECT_TRUE(study_of(spec).synthetic);
+  EXPECT_FALSE(study_of({}).synthetic);
+}
+
+}  // namespace
+}  // namespace cb::report
+
+namespace cb::report {
+namespace {
+
+TEST(Study, TrialsOnDifferentSetupsAreNeverPooledOrCompared) {
+  testing::TempDir tmp;
+  auto store = results::ResultsStore::open(tmp.path());
+  testing::fill_plausible_results(store, {});
+  results::TrialRecord gpu = *store.find_trial(1, "torch/resnet20/default/seed=1");
+  gpu.id = 0;
+  gpu.key = "torch/resnet20/default/seed=1/cuda";
+  gpu.device = "cuda:0";
+  store.upsert_trial(gpu);
+  const Study s = build_study(store.load());
+  ASSERT_EQ(s.groups.size(), 3u);
+  for (const auto& c : s.comparisons) EXPECT_EQ(c.setup, "cpu, 2 threads, batch 128");
+  for (const auto& g : s.groups) {
+    if (g.device == "cuda:0") {
+      EXPECT_EQ(g.completed, 1);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cb::report
