@@ -12,7 +12,7 @@ std::int64_t batch_count(std::int64_t samples, int batch_size, bool drop_last) {
 }
 
 Batcher::Batcher(const Dataset& dataset, const Split& split, const PipelineConfig& config,
-                 const ChannelStats& normalization, std::uint64_t seed, bool augment)
+                 const Normalization& normalization, std::uint64_t seed, bool augment)
     : split_(split),
       image_bytes_(dataset.image_bytes()),
       layout_(config.layout),

@@ -21,7 +21,7 @@ class Batcher {
   // Batches of `split` (which must outlive the Batcher) in the configuration's layout and
   // precision; `augment` false for evaluation (resize and normalization only).
   Batcher(const Dataset& dataset, const Split& split, const PipelineConfig& config,
-          const ChannelStats& normalization, std::uint64_t seed, bool augment);
+          const Normalization& normalization, std::uint64_t seed, bool augment);
 
   // Fills `batch` (reusing its buffers) with the samples `indices` as epoch `epoch` sees them.
   // Safe to call from several threads at once, each with its own Batch.

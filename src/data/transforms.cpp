@@ -46,7 +46,12 @@ template <typename Out, typename Convert>
 void crop_rows(const ImageView& src, int padding, CropFill fill, CropPlacement placement,
                Layout layout, Out* dst, Convert convert) {
   const int h = src.height, w = src.width, channels = src.channels;
-  std::vector<std::uint8_t> row(static_cast<std::size_t>(w) + 2 * padding);
+  // The padded row lives on the stack for every size the recipe allows (no allocation per image).
+  const std::size_t row_size = static_cast<std::size_t>(w) + 2 * static_cast<std::size_t>(padding);
+  std::array<std::uint8_t, 4352> stack_row;
+  std::vector<std::uint8_t> heap_row;
+  if (row_size > stack_row.size()) heap_row.resize(row_size);
+  std::uint8_t* const row = heap_row.empty() ? stack_row.data() : heap_row.data();
   const std::size_t plane = static_cast<std::size_t>(h) * w;
   for (int c = 0; c < channels; ++c) {
     const std::uint8_t* src_plane = src.pixels + c * plane;
@@ -54,18 +59,18 @@ void crop_rows(const ImageView& src, int padding, CropFill fill, CropPlacement p
       int sy = y + placement.offset_y - padding;
       const bool outside = sy < 0 || sy >= h;
       if (outside && fill == CropFill::zero) {
-        std::fill(row.begin(), row.end(), std::uint8_t{0});
+        std::fill(row, row + row_size, std::uint8_t{0});
       } else {
         sy = reflect_index(sy, h);
         const std::uint8_t* s = src_plane + static_cast<std::size_t>(sy) * w;
-        std::memcpy(row.data() + padding, s, static_cast<std::size_t>(w));
+        std::memcpy(row + padding, s, static_cast<std::size_t>(w));
         for (int k = 1; k <= padding; ++k) {
           const bool zero = fill == CropFill::zero;
           row[padding - k] = zero ? 0 : s[k];
           row[padding + w - 1 + k] = zero ? 0 : s[w - 1 - k];
         }
       }
-      const std::uint8_t* window = row.data() + placement.offset_x;
+      const std::uint8_t* window = row + placement.offset_x;
       if (layout == Layout::nchw) {
         Out* out = dst + c * plane + static_cast<std::size_t>(y) * w;
         if (placement.flip) {
@@ -102,7 +107,7 @@ std::uint8_t bilinear_at(const std::uint8_t* plane, int h, int w, std::int64_t s
 }
 }  // namespace
 
-ChannelStats compute_channel_stats(const Split& split, int channels, int height, int width) {
+Normalization compute_normalization(const Split& split, int channels, int height, int width) {
   const std::size_t plane = static_cast<std::size_t>(height) * width;
   const std::size_t image = plane * channels;
   std::vector<std::array<std::uint64_t, 256>> histogram(channels);
@@ -115,7 +120,7 @@ ChannelStats compute_channel_stats(const Split& split, int channels, int height,
       for (std::size_t k = 0; k < plane; ++k) ++hist[q[k]];
     }
   }
-  ChannelStats stats;
+  Normalization stats;
   for (int c = 0; c < channels; ++c) {
     std::uint64_t n = 0, sum = 0, sum_sq = 0;  // exact: 255² × 2^40 pixels still fits
     for (std::uint64_t v = 0; v < 256; ++v) {
@@ -140,7 +145,7 @@ ChannelStats compute_channel_stats(const Split& split, int channels, int height,
   return stats;
 }
 
-ChannelStats resolve_normalization(const NormalizeConfig& config, const Dataset& dataset) {
+Normalization resolve_normalization(const NormalizeConfig& config, const Dataset& dataset) {
   const auto channels = static_cast<std::size_t>(dataset.channels);
   switch (config.mode) {
     case NormalizeMode::unit: return {std::vector<double>(channels, 0.0),
@@ -150,8 +155,8 @@ ChannelStats resolve_normalization(const NormalizeConfig& config, const Dataset&
     case NormalizeMode::mean_std: break;
   }
   if (config.mean.empty()) {
-    ChannelStats stats =
-        compute_channel_stats(dataset.train, dataset.channels, dataset.height, dataset.width);
+    Normalization stats =
+        compute_normalization(dataset.train, dataset.channels, dataset.height, dataset.width);
     // A channel that never varies (a synthetic constant) would divide by zero.
     for (double& s : stats.std) s = std::max(s, 1.0 / 255.0);
     return stats;
@@ -164,7 +169,7 @@ ChannelStats resolve_normalization(const NormalizeConfig& config, const Dataset&
   return {config.mean, config.std};
 }
 
-NormalizeTable::NormalizeTable(const ChannelStats& stats) {
+NormalizeTable::NormalizeTable(const Normalization& stats) {
   const std::size_t channels = stats.mean.size();
   table_.resize(channels * 256);
   for (std::size_t c = 0; c < channels; ++c) {
@@ -203,28 +208,40 @@ void crop_flip(const ImageView& src, int padding, CropFill fill, CropPlacement p
 }
 
 void resize_bilinear(const ImageView& src, int out_height, int out_width, std::uint8_t* dst) {
-  // Source coordinate of output pixel x: (x + ½)·in/out − ½, clamped to the image, in 1/65536.
-  auto source_coords = [](int in, int out) {
-    std::vector<std::int64_t> coords(out);
-    for (int x = 0; x < out; ++x) {
-      const std::int64_t s = ((2 * std::int64_t{x} + 1) * in * kOne) / (2 * std::int64_t{out}) -
-                             kOne / 2;
-      coords[x] = std::clamp<std::int64_t>(s, 0, (in - 1) * kOne);
-    }
-    return coords;
+  // Source coordinate of output pixel x: (x + ½)·in/out − ½, clamped to the image, in 1/65536;
+  // the neighbour pair and its weight are computed once per column and once per row.
+  struct Tap {
+    int lo, hi;
+    std::int64_t weight;  // of `hi`, in 1/65536
   };
-  const auto ys = source_coords(src.height, out_height);
-  const auto xs = source_coords(src.width, out_width);
+  auto taps = [](int in, int out) {
+    std::vector<Tap> t(static_cast<std::size_t>(out));
+    for (int x = 0; x < out; ++x) {
+      std::int64_t s = ((2 * std::int64_t{x} + 1) * in * kOne) / (2 * std::int64_t{out}) - kOne / 2;
+      s = std::clamp<std::int64_t>(s, 0, (in - 1) * kOne);
+      const auto lo = static_cast<int>(s >> 16);
+      t[x] = {lo, std::min(lo + 1, in - 1), s & (kOne - 1)};
+    }
+    return t;
+  };
+  const auto ys = taps(src.height, out_height);
+  const auto xs = taps(src.width, out_width);
   const std::size_t in_plane = static_cast<std::size_t>(src.height) * src.width;
   const std::size_t out_plane = static_cast<std::size_t>(out_height) * out_width;
   for (int c = 0; c < src.channels; ++c) {
     const std::uint8_t* plane = src.pixels + c * in_plane;
     std::uint8_t* out = dst + c * out_plane;
     for (int y = 0; y < out_height; ++y) {
+      const std::uint8_t* top = plane + static_cast<std::size_t>(ys[y].lo) * src.width;
+      const std::uint8_t* bottom = plane + static_cast<std::size_t>(ys[y].hi) * src.width;
+      const std::int64_t wy = ys[y].weight;
       for (int x = 0; x < out_width; ++x) {
-        // Clamped coordinates never reach past the last pixel, so the fill is never read.
+        const Tap& t = xs[x];
+        const std::int64_t upper = top[t.lo] * (kOne - t.weight) + top[t.hi] * t.weight;
+        const std::int64_t lower = bottom[t.lo] * (kOne - t.weight) + bottom[t.hi] * t.weight;
+        const std::int64_t v = upper * (kOne - wy) + lower * wy;
         out[static_cast<std::size_t>(y) * out_width + x] =
-            bilinear_at(plane, src.height, src.width, ys[y], xs[x], 16, 0);
+            static_cast<std::uint8_t>((v + (std::int64_t{1} << 31)) >> 32);
       }
     }
   }
@@ -322,7 +339,7 @@ void apply_cutout(std::uint8_t* image, Layout layout, int channels, int height, 
 }
 
 SampleTransform::SampleTransform(const PipelineConfig& config, int channels, int height,
-                                 int width, const ChannelStats& normalization, std::uint64_t seed,
+                                 int width, const Normalization& normalization, std::uint64_t seed,
                                  bool augment)
     : augment_(config.augment),
       augmenting_(augment),

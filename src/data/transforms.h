@@ -22,26 +22,27 @@ struct ImageView {
   int channels = 0, height = 0, width = 0;
 };
 
-// Per-channel mean and standard deviation in [0, 1] pixel units (pixel / 255).
-struct ChannelStats {
+// What normalization subtracts and divides by, per channel, in [0, 1] pixel units (pixel / 255).
+// (data/channel_stats.h reports the same statistics on the 0-255 scale for `data info`.)
+struct Normalization {
   std::vector<double> mean;
   std::vector<double> std;  // population standard deviation
 };
 
-// Exact per-channel statistics of every pixel of a split (counted in integers, so the result
-// does not depend on the order of summation).
-ChannelStats compute_channel_stats(const Split& split, int channels, int height, int width);
+// Per-channel mean and population std of every pixel of a split, in [0, 1] units, counted
+// exactly in integers so the result does not depend on the order of summation.
+Normalization compute_normalization(const Split& split, int channels, int height, int width);
 
-// The statistics a NormalizeConfig asks for: given, computed from the training split, or the
+// The normalization a NormalizeConfig asks for: given, computed from the training split, or the
 // fixed ones of unit ([0, 1]) and symmetric ([-1, 1]) scaling. Throws InputError naming
 // normalize.mean when the given values do not match the dataset's channel count.
-ChannelStats resolve_normalization(const NormalizeConfig& config, const Dataset& dataset);
+Normalization resolve_normalization(const NormalizeConfig& config, const Dataset& dataset);
 
 // value = (pixel / 255 - mean[c]) / std[c] for every pixel value, rounded once from double, so
 // the hot loop is one table read per pixel and no compiler contraction can change a bit.
 class NormalizeTable {
  public:
-  explicit NormalizeTable(const ChannelStats& stats);
+  explicit NormalizeTable(const Normalization& stats);
   const float* channel(int c) const { return table_.data() + static_cast<std::size_t>(c) * 256; }
   int channels() const { return static_cast<int>(table_.size() / 256); }
   // The uint8 pixel whose normalized value is closest to 0 (cutout's fill in uint8 batches).
@@ -95,7 +96,7 @@ class SampleTransform {
   // Throws InputError naming the key when a setting does not fit the images (e.g. reflect
   // padding as large as the image).
   SampleTransform(const PipelineConfig& config, int channels, int height, int width,
-                  const ChannelStats& normalization, std::uint64_t seed, bool augment);
+                  const Normalization& normalization, std::uint64_t seed, bool augment);
 
   int channels() const { return channels_; }
   int out_height() const { return out_h_; }

@@ -28,7 +28,7 @@ PipelineConfig augmenting_config() {
 std::vector<Batch> epoch_batches(const Dataset& d, PipelineConfig config, int workers,
                                  std::int64_t epoch) {
   config.workers = workers;
-  const ChannelStats stats = resolve_normalization(config.normalize, d);
+  const Normalization stats = resolve_normalization(config.normalize, d);
   const Batcher batcher(d, d.train, config, stats, 11, true);
   const Sampler sampler(d.train.count, 11, true);
   BatchStream stream = training_batches(batcher, sampler, epoch, config);

@@ -12,7 +12,7 @@ namespace cb::data {
 namespace {
 using testing::pattern_image;
 
-ChannelStats unit_stats(int channels) {
+Normalization unit_stats(int channels) {
   return {std::vector<double>(channels, 0.0), std::vector<double>(channels, 1.0)};
 }
 
@@ -72,7 +72,7 @@ TEST(CropFlip, NhwcHoldsTheSameValuesAsNchw) {
 
 TEST(Normalize, ConstantImageNormalizesToTheExpectedConstant) {
   const std::vector<std::uint8_t> image(2 * 4 * 4, 51);  // 51 / 255 = 0.2
-  const ChannelStats stats{{0.1, 0.5}, {0.25, 0.5}};
+  const Normalization stats{{0.1, 0.5}, {0.25, 0.5}};
   std::vector<float> out(image.size());
   crop_flip_normalize({image.data(), 2, 4, 4}, 0, CropFill::zero, {}, NormalizeTable(stats),
                       Layout::nchw, out.data());
@@ -94,7 +94,7 @@ TEST(Normalize, UnitAndSymmetricScaleToTheirRanges) {
 
 TEST(Normalize, ZeroPaddingNormalizesLikeAZeroPixel) {
   const std::vector<std::uint8_t> image(16, 200);  // 1 × 4 × 4
-  const ChannelStats stats{{0.5}, {0.25}};
+  const Normalization stats{{0.5}, {0.25}};
   std::vector<float> out(16);
   crop_flip_normalize({image.data(), 1, 4, 4}, 1, CropFill::zero, {0, 1, false},
                       NormalizeTable(stats), Layout::nchw, out.data());
@@ -102,20 +102,20 @@ TEST(Normalize, ZeroPaddingNormalizesLikeAZeroPixel) {
   EXPECT_FLOAT_EQ(out[4], static_cast<float>((200 / 255.0 - 0.5) / 0.25));
 }
 
-TEST(ChannelStats, ComputedFromTheSplitExactly) {
+TEST(Normalization, ComputedFromTheSplitExactly) {
   Split s;
   s.count = 2;
   // 2 images, 2 channels, 1 × 2: channel 0 holds 0, 255, 0, 255; channel 1 is all 51.
   s.pixels = {0, 255, 51, 51, 0, 255, 51, 51};
   s.labels = {0, 1};
-  const ChannelStats stats = compute_channel_stats(s, 2, 1, 2);
+  const Normalization stats = compute_normalization(s, 2, 1, 2);
   EXPECT_DOUBLE_EQ(stats.mean[0], 0.5);
   EXPECT_DOUBLE_EQ(stats.std[0], 0.5);
   EXPECT_DOUBLE_EQ(stats.mean[1], 0.2);
   EXPECT_DOUBLE_EQ(stats.std[1], 0.0);
 }
 
-TEST(ChannelStats, GivenMeanOfTheWrongLengthNamesTheKey) {
+TEST(Normalization, GivenMeanOfTheWrongLengthNamesTheKey) {
   Dataset d = testing::pattern_dataset(2, 1);
   NormalizeConfig config{NormalizeMode::mean_std, {0.5, 0.5}, {0.2, 0.2}};
   try {
@@ -161,6 +161,13 @@ TEST(Resize, DoublingInterpolatesBetweenPixelCentres) {
   resize_bilinear({image.data(), 1, 1, 2}, 1, 4, out.data());
   // Output centres sit at source x = −0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to 1).
   EXPECT_EQ(out, (std::vector<std::uint8_t>{0, 25, 75, 100}));
+}
+
+TEST(Resize, HalvingAveragesEachTwoByTwoBlock) {
+  const std::vector<std::uint8_t> image = {10, 20, 30, 40};  // 1 × 2 × 2
+  std::vector<std::uint8_t> out(1);
+  resize_bilinear({image.data(), 1, 2, 2}, 1, 1, out.data());
+  EXPECT_EQ(out[0], 25);
 }
 
 TEST(Brightness, ScalesAndClamps) {
