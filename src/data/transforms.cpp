@@ -41,50 +41,54 @@ int reflect_index(int i, int n) {
   return i;
 }
 
-// One padded source row, then a forward or reversed run through it: no per-pixel branch.
+// One output row: the window's columns that fall on the image are a straight (or, flipped,
+// reversed) run over the source row; only the ≤ padding columns at each end are padding.
+template <int kStride, typename Out, typename Convert>
+void crop_row(const std::uint8_t* s, int w, int padding, CropFill fill, int offset_x, bool flip,
+              int c, Out* out, int stride, Convert convert) {
+  if constexpr (kStride > 0) stride = kStride;
+  const int shift = offset_x - padding;  // window column j shows source column j + shift
+  const int left = std::clamp(-shift, 0, w);
+  const int right = std::clamp(w - shift, 0, w);
+  auto padded = [&](int j) {
+    return fill == CropFill::zero ? convert(c, 0) : convert(c, s[reflect_index(j + shift, w)]);
+  };
+  if (!flip) {
+    for (int j = 0; j < left; ++j) out[j * stride] = padded(j);
+    for (int j = left; j < right; ++j) out[j * stride] = convert(c, s[j + shift]);
+    for (int j = right; j < w; ++j) out[j * stride] = padded(j);
+  } else {
+    Out* last = out + (w - 1) * stride;
+    for (int j = 0; j < left; ++j) last[-j * stride] = padded(j);
+    for (int j = left; j < right; ++j) last[-j * stride] = convert(c, s[j + shift]);
+    for (int j = right; j < w; ++j) last[-j * stride] = padded(j);
+  }
+}
+
 template <typename Out, typename Convert>
 void crop_rows(const ImageView& src, int padding, CropFill fill, CropPlacement placement,
                Layout layout, Out* dst, Convert convert) {
   const int h = src.height, w = src.width, channels = src.channels;
-  // The padded row lives on the stack for every size the recipe allows (no allocation per image).
-  const std::size_t row_size = static_cast<std::size_t>(w) + 2 * static_cast<std::size_t>(padding);
-  std::array<std::uint8_t, 4352> stack_row;
-  std::vector<std::uint8_t> heap_row;
-  if (row_size > stack_row.size()) heap_row.resize(row_size);
-  std::uint8_t* const row = heap_row.empty() ? stack_row.data() : heap_row.data();
   const std::size_t plane = static_cast<std::size_t>(h) * w;
   for (int c = 0; c < channels; ++c) {
     const std::uint8_t* src_plane = src.pixels + c * plane;
     for (int y = 0; y < h; ++y) {
-      int sy = y + placement.offset_y - padding;
-      const bool outside = sy < 0 || sy >= h;
-      if (outside && fill == CropFill::zero) {
-        std::fill(row, row + row_size, std::uint8_t{0});
-      } else {
-        sy = reflect_index(sy, h);
-        const std::uint8_t* s = src_plane + static_cast<std::size_t>(sy) * w;
-        std::memcpy(row + padding, s, static_cast<std::size_t>(w));
-        for (int k = 1; k <= padding; ++k) {
-          const bool zero = fill == CropFill::zero;
-          row[padding - k] = zero ? 0 : s[k];
-          row[padding + w - 1 + k] = zero ? 0 : s[w - 1 - k];
-        }
+      const int sy = y + placement.offset_y - padding;
+      const bool nchw = layout == Layout::nchw;
+      Out* out = nchw ? dst + c * plane + static_cast<std::size_t>(y) * w
+                      : dst + static_cast<std::size_t>(y) * w * channels + c;
+      const int stride = nchw ? 1 : channels;
+      if ((sy < 0 || sy >= h) && fill == CropFill::zero) {
+        const Out zero = convert(c, 0);
+        for (int x = 0; x < w; ++x) out[x * stride] = zero;
+        continue;
       }
-      const std::uint8_t* window = row + placement.offset_x;
-      if (layout == Layout::nchw) {
-        Out* out = dst + c * plane + static_cast<std::size_t>(y) * w;
-        if (placement.flip) {
-          for (int x = 0; x < w; ++x) out[x] = convert(c, window[w - 1 - x]);
-        } else {
-          for (int x = 0; x < w; ++x) out[x] = convert(c, window[x]);
-        }
+      const std::uint8_t* s = src_plane + static_cast<std::size_t>(reflect_index(sy, h)) * w;
+      if (nchw) {
+        crop_row<1>(s, w, padding, fill, placement.offset_x, placement.flip, c, out, 1, convert);
       } else {
-        Out* out = dst + static_cast<std::size_t>(y) * w * channels + c;
-        if (placement.flip) {
-          for (int x = 0; x < w; ++x) out[x * channels] = convert(c, window[w - 1 - x]);
-        } else {
-          for (int x = 0; x < w; ++x) out[x * channels] = convert(c, window[x]);
-        }
+        crop_row<0>(s, w, padding, fill, placement.offset_x, placement.flip, c, out, stride,
+                    convert);
       }
     }
   }
