@@ -15,7 +15,14 @@ BatchStream::BatchStream(const Batcher& batcher, std::vector<std::int64_t> order
       count_(data::batch_count(static_cast<std::int64_t>(order_.size()), batch_size_, drop_last)),
       slots_(static_cast<std::size_t>(std::max(depth, 1))) {
   const auto threads = static_cast<std::int64_t>(std::max(workers, 0));
-  for (std::int64_t t = 0; t < std::min(threads, count_); ++t) workers_.emplace_back([this] { work(); });
+  try {
+    for (std::int64_t t = 0; t < std::min(threads, count_); ++t) {
+      workers_.emplace_back([this] { work(); });
+    }
+  } catch (...) {
+    stop();  // the destructor does not run when a constructor throws
+    throw;
+  }
 }
 
 BatchStream::~BatchStream() { stop(); }
@@ -77,7 +84,8 @@ bool BatchStream::next(Batch& batch) {
     batcher_.assemble(batch_indices(k), epoch_, batch);
     return true;
   }
-  Slot& slot = slots_[static_cast<std::size_t>(next_delivery_ % static_cast<std::int64_t>(slots_.size()))];
+  const auto depth = static_cast<std::int64_t>(slots_.size());
+  Slot& slot = slots_[static_cast<std::size_t>(next_delivery_ % depth)];
   batch_ready_.wait(lock, [&] { return slot.ready || error_ || stopping_; });
   if (!slot.ready) {
     if (error_) std::rethrow_exception(error_);
