@@ -45,7 +45,7 @@ int reflect_index(int i, int n) {
 // reversed) run over the source row; only the ≤ padding columns at each end are padding.
 template <int kStride, typename Out, typename Convert>
 void crop_row(const std::uint8_t* s, int w, int padding, CropFill fill, int offset_x, bool flip,
-              int c, Out* out, int stride, Convert convert) {
+              int c, Out* out, std::ptrdiff_t stride, Convert convert) {
   if constexpr (kStride > 0) stride = kStride;
   const int shift = offset_x - padding;  // window column j shows source column j + shift
   const int left = std::clamp(-shift, 0, w);
@@ -77,7 +77,7 @@ void crop_rows(const ImageView& src, int padding, CropFill fill, CropPlacement p
       const bool nchw = layout == Layout::nchw;
       Out* out = nchw ? dst + c * plane + static_cast<std::size_t>(y) * w
                       : dst + static_cast<std::size_t>(y) * w * channels + c;
-      const int stride = nchw ? 1 : channels;
+      const std::ptrdiff_t stride = nchw ? 1 : channels;
       if ((sy < 0 || sy >= h) && fill == CropFill::zero) {
         const Out zero = convert(c, 0);
         for (int x = 0; x < w; ++x) out[x * stride] = zero;
@@ -346,7 +346,6 @@ SampleTransform::SampleTransform(const PipelineConfig& config, int channels, int
                                  int width, const Normalization& normalization, std::uint64_t seed,
                                  bool augment)
     : augment_(config.augment),
-      augmenting_(augment),
       layout_(config.layout),
       channels_(channels),
       in_h_(height),
@@ -381,7 +380,7 @@ CropPlacement SampleTransform::placement(std::int64_t index, std::int64_t epoch)
   const auto e = static_cast<std::uint64_t>(epoch), i = static_cast<std::uint64_t>(index);
   if (augment_.crop_padding > 0) {
     Rng rng(seed_, {e, i, kCrop});
-    const auto span = static_cast<std::uint64_t>(2 * augment_.crop_padding + 1);
+    const std::uint64_t span = 2 * static_cast<std::uint64_t>(augment_.crop_padding) + 1;
     p.offset_y = static_cast<int>(rng.below(span));
     p.offset_x = static_cast<int>(rng.below(span));
   }

@@ -122,7 +122,6 @@ class SampleTransform {
   bool cutout_center(std::int64_t index, std::int64_t epoch, int& y, int& x) const;
 
   AugmentConfig augment_;
-  bool augmenting_;
   Layout layout_;
   int channels_, in_h_, in_w_, out_h_, out_w_;
   std::uint64_t seed_;
