@@ -122,6 +122,18 @@ TEST(Batcher, KeepLastDeliversTheShortFinalBatch) {
   EXPECT_EQ(batches.back().data.size(), 2u * 3 * 8 * 8);
 }
 
+TEST(Batcher, AnEpochOfBatchesVisitsEverySampleExactlyOnce) {
+  const Dataset d = pattern_dataset(101, 1);
+  PipelineConfig config;
+  config.batch_size = 16;
+  config.drop_last = false;
+  std::vector<int> visits(101, 0);
+  for (const Batch& b : epoch_batches(d, config, 3, 2)) {
+    for (const std::int64_t i : b.indices) ++visits[static_cast<std::size_t>(i)];
+  }
+  EXPECT_EQ(visits, std::vector<int>(101, 1));
+}
+
 TEST(Batcher, EvaluationBatchesAreTheWholeSplitInOrderUnaugmented) {
   const Dataset d = pattern_dataset(10, 21);
   PipelineConfig config;  // crop + flip on, which evaluation ignores
