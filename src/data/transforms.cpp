@@ -268,7 +268,18 @@ void rotate_bilinear(const ImageView& src, double degrees, std::uint8_t fill, st
         // Inverse map of a counter-clockwise turn in image (y-down) coordinates.
         const std::int64_t sx = cx2 * kOne + dx2 * cos_f - dy2 * sin_f;
         const std::int64_t sy = cy2 * kOne + dx2 * sin_f + dy2 * cos_f;
-        out[static_cast<std::size_t>(y) * w + x] = bilinear_at(in, h, w, sy, sx, 17, fill);
+        const std::int64_t x0 = sx >> 17, y0 = sy >> 17;
+        if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {  // all four neighbours inside
+          const std::int64_t one = std::int64_t{1} << 17, fx = sx & (one - 1), fy = sy & (one - 1);
+          const std::uint8_t* p = in + y0 * w + x0;
+          const std::int64_t top = p[0] * (one - fx) + p[1] * fx;
+          const std::int64_t bottom = p[w] * (one - fx) + p[w + 1] * fx;
+          const std::int64_t v = top * (one - fy) + bottom * fy;
+          out[static_cast<std::size_t>(y) * w + x] =
+              static_cast<std::uint8_t>((v + (std::int64_t{1} << 33)) >> 34);
+        } else {
+          out[static_cast<std::size_t>(y) * w + x] = bilinear_at(in, h, w, sy, sx, 17, fill);
+        }
       }
     }
   }

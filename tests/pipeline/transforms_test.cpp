@@ -140,6 +140,16 @@ TEST(Rotate, ByNinetyDegreesTurnsCounterClockwise) {
   EXPECT_EQ(out, (std::vector<std::uint8_t>{3, 6, 9, 2, 5, 8, 1, 4, 7}));
 }
 
+TEST(Rotate, ByHalfATurnReversesRowsAndColumns) {
+  const auto image = pattern_image(2, 6, 9);
+  std::vector<std::uint8_t> out(image.size());
+  rotate_bilinear({image.data(), 2, 6, 9}, 180.0, 0, out.data());
+  for (int c = 0; c < 2; ++c)
+    for (int y = 0; y < 6; ++y)
+      for (int x = 0; x < 9; ++x)
+        ASSERT_EQ(out[(c * 6 + y) * 9 + x], image[(c * 6 + 5 - y) * 9 + 8 - x]) << c << y << x;
+}
+
 TEST(Rotate, UncoveredCornersTakeTheFill) {
   const std::vector<std::uint8_t> image(8 * 8, 100);
   std::vector<std::uint8_t> out(64);
