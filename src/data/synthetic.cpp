@@ -32,8 +32,27 @@ ClassPattern pattern_for(std::uint64_t seed, int label, int classes) {
   return p;
 }
 
+// sin(a + phase) = sin(a) cos(phase) + cos(a) sin(phase): per-class tables of sin(a) and cos(a)
+// make each image a multiply-add per pixel instead of a sine.
+struct ClassTables {
+  std::vector<double> sin_a, cos_a;
+};
+
+ClassTables tables_for(const ClassPattern& p, int height, int width) {
+  ClassTables t;
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      const double a = p.frequency * (x * p.cos_angle + y * p.sin_angle);
+      t.sin_a.push_back(std::sin(a));
+      t.cos_a.push_back(std::cos(a));
+    }
+  }
+  return t;
+}
+
 void fill_split(const SyntheticOptions& o, std::uint64_t split_key, std::int64_t count,
-                const std::vector<ClassPattern>& patterns, Split& split) {
+                const std::vector<ClassPattern>& patterns, const std::vector<ClassTables>& tables,
+                Split& split) {
   const std::size_t plane = static_cast<std::size_t>(o.height) * o.width;
   split.count = count;
   split.pixels.resize(static_cast<std::size_t>(count) * 3 * plane);
@@ -43,17 +62,18 @@ void fill_split(const SyntheticOptions& o, std::uint64_t split_key, std::int64_t
     const int label = static_cast<int>(i % o.classes);  // balanced classes, interleaved
     split.labels[static_cast<std::size_t>(i)] = label;
     const ClassPattern& p = patterns[static_cast<std::size_t>(label)];
+    const ClassTables& t = tables[static_cast<std::size_t>(label)];
     const double phase = rng.uniform(0.0, 2 * std::numbers::pi);
     const double contrast = rng.uniform(35.0, 70.0);
+    const double cos_phase = std::cos(phase), sin_phase = std::sin(phase);
     std::uint8_t* out = split.pixels.data() + static_cast<std::size_t>(i) * 3 * plane;
-    for (int y = 0; y < o.height; ++y) {
-      for (int x = 0; x < o.width; ++x) {
-        const double wave = std::sin(p.frequency * (x * p.cos_angle + y * p.sin_angle) + phase);
-        for (int c = 0; c < 3; ++c) {
-          const double v = p.base[c] + contrast * p.colour[c] * wave + 24.0 * (rng.uniform_double() - 0.5);
-          out[c * plane + static_cast<std::size_t>(y) * o.width + x] =
-              static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L));
-        }
+    for (std::size_t k = 0; k < plane; ++k) {
+      const double wave = t.sin_a[k] * cos_phase + t.cos_a[k] * sin_phase;
+      const std::uint64_t bits = rng.next_u64();  // 16 bits of uniform noise per channel
+      for (int c = 0; c < 3; ++c) {
+        const double noise = static_cast<double>((bits >> (16 * c)) & 0xffff) / 65536.0 - 0.5;
+        const double v = p.base[c] + contrast * p.colour[c] * wave + 24.0 * noise;
+        out[c * plane + k] = static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L));
       }
     }
   }
@@ -79,12 +99,14 @@ Dataset make_synthetic(const SyntheticOptions& o) {
   ds.height = o.height;
   ds.width = o.width;
   std::vector<ClassPattern> patterns;
+  std::vector<ClassTables> tables;
   for (int k = 0; k < o.classes; ++k) {
     ds.classes.push_back(fmt::format("class{}", k));
     patterns.push_back(pattern_for(o.seed, k, o.classes));
+    tables.push_back(tables_for(patterns.back(), o.height, o.width));
   }
-  fill_split(o, 1, o.train_count, patterns, ds.train);
-  fill_split(o, 2, o.test_count, patterns, ds.test);
+  fill_split(o, 1, o.train_count, patterns, tables, ds.train);
+  fill_split(o, 2, o.test_count, patterns, tables, ds.test);
   return ds;
 }
 
