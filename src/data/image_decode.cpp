@@ -19,7 +19,7 @@
 
 namespace cb::data {
 namespace {
-constexpr int kMaxSide = 8192;
+constexpr int kMaxSide = 4096;  // far above any classification dataset; bounds memory per image
 
 #ifdef CIFARBENCH_HAVE_JPEG
 struct JpegErrorState {

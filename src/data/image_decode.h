@@ -23,7 +23,7 @@ ImageFormat image_format_from_name(std::string_view file_name);
 
 // Decodes by content (magic bytes). Grey and palette images become RGB, 16-bit PNG is scaled to
 // 8 bits; PNG with alpha (an alpha channel or tRNS), CMYK JPEG and images larger than
-// 8192×8192 are refused. InputError names `name`.
+// 4096×4096 are refused. InputError names `name`.
 RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name);
 
 // Writes the image planar (all R, then G, then B) into `out` (3 × height × width bytes),

@@ -297,7 +297,8 @@ std::vector<FoundFile> read_archive_members(archive* a, const std::string& where
       if (declared < 0 || static_cast<std::uint64_t>(declared) > kMaxMemberBytes) {
         throw InputError(fmt::format("{}: member declares {} bytes (at most {} allowed)", f.display, declared, kMaxMemberBytes));
       }
-      f.bytes.reserve(static_cast<std::size_t>(declared));
+      // A header can lie about the size: reserve modestly, grow with the data actually read.
+      f.bytes.reserve(std::min<std::size_t>(static_cast<std::size_t>(declared), std::size_t{16} << 20));
     }
     std::uint8_t chunk[1 << 16];
     for (;;) {
