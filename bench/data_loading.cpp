@@ -19,13 +19,17 @@ namespace fs = std::filesystem;
 // A full-size CIFAR-10 binary folder (50,000 + 10,000 records, 184 MB), written once per process.
 const fs::path& cifar10_binary_dir() {
   static const fs::path dir = [] {
-    const fs::path d = fs::temp_directory_path() / ("cifarbench-bench-" + std::to_string(::getpid()));
+    const fs::path d =
+        fs::temp_directory_path() / ("cifarbench-bench-" + std::to_string(::getpid()));
     cb::data::SyntheticOptions o;
     o.seed = 1;
     cb::data::Dataset ds = cb::data::make_synthetic(o);
     fs::create_directories(d);
     cb::data::write_cifar10_layout(ds, d);
-    std::atexit([] { fs::remove_all(fs::temp_directory_path() / ("cifarbench-bench-" + std::to_string(::getpid()))); });
+    std::atexit([] {
+      fs::remove_all(fs::temp_directory_path() /
+                     ("cifarbench-bench-" + std::to_string(::getpid())));
+    });
     return d;
   }();
   return dir;
@@ -43,7 +47,8 @@ void BM_LoadCifar10Binary(benchmark::State& state) {
   for (auto _ : state) {
     const auto ds = cb::data::load_cifar10_dir(dir);
     benchmark::DoNotOptimize(ds.train.pixels.data());
-    bytes += (ds.train.count + ds.test.count) * static_cast<std::int64_t>(cb::data::kCifarPixelBytes + 1);
+    bytes += (ds.train.count + ds.test.count) *
+             static_cast<std::int64_t>(cb::data::kCifarPixelBytes + 1);
   }
   state.SetBytesProcessed(bytes);
 }
@@ -58,7 +63,8 @@ void BM_ImportJpegArchive(benchmark::State& state) {
   }
   cb::data::ImageFolderOptions options;
   options.decode_threads = static_cast<int>(state.range(0));
-  const fs::path out = fs::temp_directory_path() / ("cifarbench-bench-import-" + std::to_string(::getpid()));
+  const fs::path out =
+      fs::temp_directory_path() / ("cifarbench-bench-import-" + std::to_string(::getpid()));
   std::int64_t images = 0;
   for (auto _ : state) {
     const auto ds = cb::data::load_archive(archive, options);
@@ -78,7 +84,8 @@ BENCHMARK(BM_ImportJpegArchive)
     ->Repetitions(3)
     ->ReportAggregatesOnly(true);
 
-// Reading and decoding alone, without writing the CIFAR folder: separates decoding from disk writes.
+// Reading and decoding alone, without writing the CIFAR folder: separates decoding from disk
+// writes.
 void BM_LoadJpegArchive(benchmark::State& state) {
   const fs::path archive = jpeg_archive();
   if (!fs::exists(archive)) {

@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // A successful parse must account for every byte and keep labels in range.
     if (static_cast<std::size_t>(split.count) * format.record_bytes() != size - 1) __builtin_trap();
     for (const auto label : split.labels) {
-      if (label < 0 || label >= format.label_counts[static_cast<std::size_t>(format.label_kept)]) __builtin_trap();
+      if (label < 0 || label >= format.label_counts[static_cast<std::size_t>(format.label_kept)])
+        __builtin_trap();
     }
   } catch (const cb::InputError&) {
   }

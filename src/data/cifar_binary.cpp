@@ -26,8 +26,10 @@ std::vector<std::string> parse_name_list(const std::vector<std::uint8_t>& bytes)
     line.clear();
   };
   for (const std::uint8_t c : bytes) {
-    if (c == '\n') flush();
-    else line.push_back(static_cast<char>(c));
+    if (c == '\n')
+      flush();
+    else
+      line.push_back(static_cast<char>(c));
   }
   flush();
   return names;
@@ -35,6 +37,18 @@ std::vector<std::string> parse_name_list(const std::vector<std::uint8_t>& bytes)
 
 std::string join_path(const std::string& where, const std::string& name) {
   return where.empty() ? name : (std::filesystem::path(where) / name).string();
+}
+
+// Reserves room for every record of `names` (when their sizes are known) in one allocation.
+void reserve_for(const CifarSizeProbe& probe, const std::vector<std::string>& names,
+                 std::size_t record_bytes, Split& split) {
+  if (!probe) return;
+  std::size_t records = 0;
+  for (const auto& n : names) {
+    if (const auto size = probe(n)) records += *size / record_bytes;
+  }
+  split.pixels.reserve(records * kCifarPixelBytes);
+  split.labels.reserve(records);
 }
 
 void require_nonempty(const Split& split, const std::string& what, const std::string& where) {
@@ -60,10 +74,10 @@ void parse_cifar_records(const std::uint8_t* bytes, std::size_t size, const std:
     const std::uint8_t* rec = bytes + r * record;
     for (std::size_t k = 0; k < labels_n; ++k) {
       if (rec[k] >= format.label_counts[k]) {
-        throw InputError(fmt::format(
-            "{}: record {} at byte offset {} has label {} (expected 0 to {}{})", file, r,
-            r * record + k, rec[k], format.label_counts[k] - 1,
-            labels_n > 1 ? (k == 0 ? ", coarse label" : ", fine label") : ""));
+        throw InputError(
+            fmt::format("{}: record {} at byte offset {} has label {} (expected 0 to {}{})", file,
+                        r, r * record + k, rec[k], format.label_counts[k] - 1,
+                        labels_n > 1 ? (k == 0 ? ", coarse label" : ", fine label") : ""));
       }
     }
   }
@@ -80,8 +94,8 @@ void parse_cifar_records(const std::uint8_t* bytes, std::size_t size, const std:
 }
 
 const std::vector<std::string>& cifar10_class_names() {
-  static const std::vector<std::string> names = {"airplane", "automobile", "bird",  "cat",  "deer",
-                                                 "dog",      "frog",       "horse", "ship", "truck"};
+  static const std::vector<std::string> names = {
+      "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
   return names;
 }
 
@@ -115,7 +129,17 @@ CifarFileFetcher directory_fetcher(const std::filesystem::path& dir) {
   };
 }
 
-Dataset load_cifar10(const CifarFileFetcher& fetch, const std::string& where) {
+CifarSizeProbe directory_size_probe(const std::filesystem::path& dir) {
+  return [dir](const std::string& name) -> std::optional<std::size_t> {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(dir / name, ec);
+    if (ec) return std::nullopt;
+    return static_cast<std::size_t>(size);
+  };
+}
+
+Dataset load_cifar10(const CifarFileFetcher& fetch, const std::string& where,
+                     const CifarSizeProbe& probe) {
   Dataset ds;
   ds.name = "cifar10";
   ds.source = where;
@@ -138,12 +162,17 @@ Dataset load_cifar10(const CifarFileFetcher& fetch, const std::string& where) {
     }
     parse_cifar_records(bytes.data(), bytes.size(), join_path(where, name), format, split);
   };
-  for (int i = 1; i <= 5; ++i) read_into(fmt::format("data_batch_{}.bin", i), ds.train);
+  std::vector<std::string> train_files;
+  for (int i = 1; i <= 5; ++i) train_files.push_back(fmt::format("data_batch_{}.bin", i));
+  reserve_for(probe, train_files, format.record_bytes(), ds.train);
+  reserve_for(probe, {"test_batch.bin"}, format.record_bytes(), ds.test);
+  for (const auto& name : train_files) read_into(name, ds.train);
   read_into("test_batch.bin", ds.test);
   if (!missing.empty()) {
-    throw InputError(fmt::format("{}: CIFAR-10 binary layout is missing {} (expected "
-                                 "data_batch_1.bin … data_batch_5.bin and test_batch.bin)",
-                                 where, fmt::join(missing, ", ")));
+    throw InputError(
+        fmt::format("{}: CIFAR-10 binary layout is missing {} (expected "
+                    "data_batch_1.bin … data_batch_5.bin and test_batch.bin)",
+                    where, fmt::join(missing, ", ")));
   }
   require_nonempty(ds.train, "train", where);
   require_nonempty(ds.test, "test", where);
@@ -151,7 +180,7 @@ Dataset load_cifar10(const CifarFileFetcher& fetch, const std::string& where) {
 }
 
 Dataset load_cifar100(const CifarFileFetcher& fetch, const std::string& where,
-                      Cifar100Labels labels) {
+                      Cifar100Labels labels, const CifarSizeProbe& probe) {
   Dataset ds;
   ds.name = labels == Cifar100Labels::fine ? "cifar100-fine" : "cifar100-coarse";
   ds.source = where;
@@ -159,14 +188,18 @@ Dataset load_cifar100(const CifarFileFetcher& fetch, const std::string& where,
   std::vector<std::string> coarse, fine;
   if (fetch("coarse_label_names.txt", bytes)) coarse = parse_name_list(bytes);
   if (fetch("fine_label_names.txt", bytes)) fine = parse_name_list(bytes);
-  if (coarse.empty()) for (int i = 0; i < 20; ++i) coarse.push_back(fmt::format("coarse{}", i));
-  if (fine.empty()) for (int i = 0; i < 100; ++i) fine.push_back(fmt::format("fine{}", i));
+  if (coarse.empty())
+    for (int i = 0; i < 20; ++i) coarse.push_back(fmt::format("coarse{}", i));
+  if (fine.empty())
+    for (int i = 0; i < 100; ++i) fine.push_back(fmt::format("fine{}", i));
   if (coarse.size() > 256 || fine.size() > 256) {
     throw InputError(fmt::format("{}: more than 256 label names", where));
   }
   const CifarRecordFormat format{{static_cast<int>(coarse.size()), static_cast<int>(fine.size())},
                                  labels == Cifar100Labels::fine ? 1 : 0};
   ds.classes = labels == Cifar100Labels::fine ? fine : coarse;
+  reserve_for(probe, {"train.bin"}, format.record_bytes(), ds.train);
+  reserve_for(probe, {"test.bin"}, format.record_bytes(), ds.test);
   std::vector<std::string> missing;
   for (const auto& [name, split] : {std::pair{"train.bin", &ds.train}, {"test.bin", &ds.test}}) {
     if (!fetch(name, bytes)) {
@@ -176,8 +209,10 @@ Dataset load_cifar100(const CifarFileFetcher& fetch, const std::string& where,
     parse_cifar_records(bytes.data(), bytes.size(), join_path(where, name), format, *split);
   }
   if (!missing.empty()) {
-    throw InputError(fmt::format("{}: CIFAR-100 binary layout is missing {} (expected train.bin "
-                                 "and test.bin)", where, fmt::join(missing, ", ")));
+    throw InputError(
+        fmt::format("{}: CIFAR-100 binary layout is missing {} (expected train.bin "
+                    "and test.bin)",
+                    where, fmt::join(missing, ", ")));
   }
   require_nonempty(ds.train, "train", where);
   require_nonempty(ds.test, "test", where);
@@ -185,11 +220,11 @@ Dataset load_cifar100(const CifarFileFetcher& fetch, const std::string& where,
 }
 
 Dataset load_cifar10_dir(const std::filesystem::path& dir) {
-  return load_cifar10(directory_fetcher(dir), dir.string());
+  return load_cifar10(directory_fetcher(dir), dir.string(), directory_size_probe(dir));
 }
 
 Dataset load_cifar100_dir(const std::filesystem::path& dir, Cifar100Labels labels) {
-  return load_cifar100(directory_fetcher(dir), dir.string(), labels);
+  return load_cifar100(directory_fetcher(dir), dir.string(), labels, directory_size_probe(dir));
 }
 
 bool is_cifar10_dir(const std::filesystem::path& dir) {
@@ -207,9 +242,10 @@ bool is_cifar100_dir(const std::filesystem::path& dir) {
 std::vector<std::string> write_cifar10_layout(const Dataset& dataset,
                                               const std::filesystem::path& dir) {
   if (dataset.channels != 3 || dataset.height != kCifarSide || dataset.width != kCifarSide) {
-    throw InputError(fmt::format("{}: the CIFAR binary layout holds 3×32×32 images, this dataset "
-                                 "has {}×{}×{} (import with --resize 32)",
-                                 dataset.source, dataset.channels, dataset.height, dataset.width));
+    throw InputError(
+        fmt::format("{}: the CIFAR binary layout holds 3×32×32 images, this dataset "
+                    "has {}×{}×{} (import with --resize 32)",
+                    dataset.source, dataset.channels, dataset.height, dataset.width));
   }
   if (dataset.classes.empty() || dataset.classes.size() > 256) {
     throw InputError(fmt::format("{}: the CIFAR binary layout holds 1 to 256 classes, not {}",

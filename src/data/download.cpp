@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -70,7 +70,8 @@ int draw_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl
   auto* t = static_cast<Transfer*>(user);
   if (!t->draw_progress) return 0;
   const auto clock = std::chrono::steady_clock::now();
-  if (clock - t->last_draw < std::chrono::milliseconds(200) && (total == 0 || now < total)) return 0;
+  if (clock - t->last_draw < std::chrono::milliseconds(200) && (total == 0 || now < total))
+    return 0;
   t->last_draw = clock;
   const double done_mb = static_cast<double>(now + t->resume_from) / 1e6;
   if (total > 0) {
@@ -78,7 +79,8 @@ int draw_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl
     const int percent = static_cast<int>(100.0 * static_cast<double>(now + t->resume_from) / all);
     const int bars = percent * 30 / 100;
     std::fprintf(stderr, "\r%s [%-30s] %3d%% %.1f/%.1f MB", t->label.c_str(),
-                 std::string(static_cast<std::size_t>(bars), '#').c_str(), percent, done_mb, all / 1e6);
+                 std::string(static_cast<std::size_t>(bars), '#').c_str(), percent, done_mb,
+                 all / 1e6);
   } else {
     std::fprintf(stderr, "\r%s %.1f MB", t->label.c_str(), done_mb);
   }
@@ -91,7 +93,8 @@ void global_curl_init() {
 }
 
 // One attempt. Returns the curl code; `http_status` is set for HTTP(S) URLs.
-CURLcode attempt_fetch(const std::string& url, const fs::path& part, bool progress, long& http_status) {
+CURLcode attempt_fetch(const std::string& url, const fs::path& part, bool progress,
+                       long& http_status) {
   std::error_code ec;
   const auto have = fs::exists(part, ec) ? fs::file_size(part, ec) : 0;
   Transfer t;
@@ -100,7 +103,7 @@ CURLcode attempt_fetch(const std::string& url, const fs::path& part, bool progre
   t.curl = curl_easy_init();
   t.resume_from = static_cast<curl_off_t>(have);
   t.draw_progress = progress && isatty(STDERR_FILENO) && !cb::log::quiet();
-  t.label = fs::path(part).stem().string();
+  t.label = url.substr(url.find_last_of('/') + 1);
   char error[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(t.curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(t.curl, CURLOPT_ERRORBUFFER, error);
@@ -155,7 +158,9 @@ void fetch_url(const std::string& url, const fs::path& destination, int retries,
     if (code == CURLE_OK) {
       std::error_code ec;
       fs::rename(part, destination, ec);
-      if (ec) throw InputError(fmt::format("{}: cannot rename into place: {}", destination.string(), ec.message()));
+      if (ec)
+        throw InputError(
+            fmt::format("{}: cannot rename into place: {}", destination.string(), ec.message()));
       return;
     }
     std::error_code ec;
@@ -166,7 +171,8 @@ void fetch_url(const std::string& url, const fs::path& destination, int retries,
     if (code == CURLE_RANGE_ERROR || http_status == 416) fs::remove(part, ec);  // restart whole
     if (!is_retryable(code, http_status)) break;
     if (attempt < retries) {
-      spdlog::warn("{}: {}; retrying in {:.1f} s ({} of {})", url, last_error, wait, attempt + 1, retries);
+      spdlog::warn("{}: {}; retrying in {:.1f} s ({} of {})", url, last_error, wait, attempt + 1,
+                   retries);
       std::this_thread::sleep_for(std::chrono::duration<double>(wait));
       wait *= 2;
     }
@@ -175,18 +181,22 @@ void fetch_url(const std::string& url, const fs::path& destination, int retries,
   const bool kept = fs::exists(part, ec) && fs::file_size(part, ec) > 0;
   throw InputError(fmt::format("download of {} failed: {}{}", url, last_error,
                                kept ? fmt::format(" (the partial file {} is kept; running the "
-                                                  "download again resumes it)", part.string())
+                                                  "download again resumes it)",
+                                                  part.string())
                                     : ""));
 }
 #else
 void fetch_url(const std::string& url, const fs::path&, int, double, bool) {
-  throw Unsupported(fmt::format("cannot download {}: this build has no libcurl (rebuild with "
-                                "libcurl4-openssl-dev, or fetch the archive yourself and pass "
-                                "--data)", url));
+  throw Unsupported(
+      fmt::format("cannot download {}: this build has no libcurl (rebuild with "
+                  "libcurl4-openssl-dev, or fetch the archive yourself and pass "
+                  "--data)",
+                  url));
 }
 #endif
 
-std::vector<std::string> extract_archive_safely(const fs::path& archive_path, const fs::path& into) {
+std::vector<std::string> extract_archive_safely(const fs::path& archive_path,
+                                                const fs::path& into) {
 #ifdef CIFARBENCH_HAVE_ARCHIVE
   std::error_code ec;
   fs::create_directories(into, ec);
@@ -253,8 +263,8 @@ std::vector<std::string> extract_archive_safely(const fs::path& archive_path, co
   return top_level;
 #else
   (void)into;
-  throw Unsupported(fmt::format("{}: this build cannot extract archives (no libarchive)",
-                                archive_path.string()));
+  throw Unsupported(
+      fmt::format("{}: this build cannot extract archives (no libarchive)", archive_path.string()));
 #endif
 }
 

@@ -144,7 +144,8 @@ bool decode_png(const std::uint8_t* bytes, std::size_t size, RgbImage& out, char
   out.rgb.resize(static_cast<std::size_t>(out.width) * out.height * 3);
   rows->resize(static_cast<std::size_t>(out.height));
   for (int y = 0; y < out.height; ++y) {
-    (*rows)[static_cast<std::size_t>(y)] = out.rgb.data() + static_cast<std::size_t>(y) * out.width * 3;
+    (*rows)[static_cast<std::size_t>(y)] =
+        out.rgb.data() + static_cast<std::size_t>(y) * out.width * 3;
   }
   png_read_image(png, rows->data());
   png_read_end(png, nullptr);
@@ -201,7 +202,8 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
 #ifdef CIFARBENCH_HAVE_JPEG
     ok = decode_jpeg(bytes, size, image, error);
 #else
-    throw Unsupported(fmt::format("{}: this build has no JPEG support (rebuild with libjpeg-turbo)", name));
+    throw Unsupported(
+        fmt::format("{}: this build has no JPEG support (rebuild with libjpeg-turbo)", name));
 #endif
   } else if (size >= 8 && std::memcmp(bytes, kPngMagic, 8) == 0) {
 #ifdef CIFARBENCH_HAVE_PNG
@@ -243,7 +245,8 @@ void write_planar(const RgbImage& image, int height, int width, std::uint8_t* ou
       const double wx = fx - x0;
       for (int c = 0; c < 3; ++c) {
         auto at = [&](int yy, int xx) {
-          return static_cast<double>(image.rgb[(static_cast<std::size_t>(yy) * image.width + xx) * 3 + c]);
+          return static_cast<double>(
+              image.rgb[(static_cast<std::size_t>(yy) * image.width + xx) * 3 + c]);
         };
         const double v = (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x1)) +
                          wy * ((1 - wx) * at(y1, x0) + wx * at(y1, x1));

@@ -25,9 +25,9 @@ namespace {
 // One file found in the tree: its path components below the scan root and where its bytes are.
 struct FoundFile {
   std::vector<std::string> components;
-  std::string display;                // file path, or "archive:member"
-  fs::path disk_path;                 // set for directories
-  std::vector<std::uint8_t> bytes;    // set for archives
+  std::string display;              // file path, or "archive:member"
+  fs::path disk_path;               // set for directories
+  std::vector<std::uint8_t> bytes;  // set for archives
 };
 
 struct ImageEntry {
@@ -63,7 +63,8 @@ std::optional<std::vector<std::string>> find_root_prefix(const std::vector<Found
     const auto& c = f.components;
     for (std::size_t i = 0; i + 1 < c.size(); ++i) {
       if (c[i] != "train") continue;
-      if (!best || i < best->size()) best = std::vector<std::string>(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(i));
+      if (!best || i < best->size())
+        best = std::vector<std::string>(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(i));
       break;
     }
   }
@@ -73,14 +74,17 @@ std::optional<std::vector<std::string>> find_root_prefix(const std::vector<Found
 Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
                  const std::string& default_name, const ImageFolderOptions& options) {
   if (files.empty()) {
-    throw InputError(fmt::format("{}: is empty (expected train/<class>/*.jpg|png and "
-                                 "test/<class>/*.jpg|png, or CIFAR binary files)", where));
+    throw InputError(
+        fmt::format("{}: is empty (expected train/<class>/*.jpg|png and "
+                    "test/<class>/*.jpg|png, or CIFAR binary files)",
+                    where));
   }
   const auto prefix = find_root_prefix(files);
   if (!prefix) {
-    throw InputError(fmt::format("{}: no train/ folder found (expected "
-                                 "ROOT/train/<class>/*.jpg|png and ROOT/test/<class>/*.jpg|png)",
-                                 where));
+    throw InputError(
+        fmt::format("{}: no train/ folder found (expected "
+                    "ROOT/train/<class>/*.jpg|png and ROOT/test/<class>/*.jpg|png)",
+                    where));
   }
   std::vector<ImageEntry> entries;
   std::map<std::string, std::size_t> images_per_class[2];
@@ -89,10 +93,12 @@ Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
     if (c.size() <= prefix->size() || !std::equal(prefix->begin(), prefix->end(), c.begin())) {
       continue;  // outside the dataset root (a README beside it, __MACOSX, ...)
     }
-    const std::vector<std::string> rel(c.begin() + static_cast<std::ptrdiff_t>(prefix->size()), c.end());
+    const std::vector<std::string> rel(c.begin() + static_cast<std::ptrdiff_t>(prefix->size()),
+                                       c.end());
     const int split = rel[0] == "train" ? 0 : rel[0] == "test" ? 1 : -1;
     if (split < 0) {
-      if (rel.size() > 1) spdlog::warn("{}: ignoring {} (not under train/ or test/)", where, f.display);
+      if (rel.size() > 1)
+        spdlog::warn("{}: ignoring {} (not under train/ or test/)", where, f.display);
       continue;
     }
     if (rel.back().starts_with('.')) {
@@ -100,14 +106,17 @@ Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
       continue;
     }
     if (rel.size() != 3) {
-      throw InputError(fmt::format("{}: unexpected location (expected {}/<class>/<image>, with "
-                                   "images directly inside class folders)", f.display, rel[0]));
+      throw InputError(
+          fmt::format("{}: unexpected location (expected {}/<class>/<image>, with "
+                      "images directly inside class folders)",
+                      f.display, rel[0]));
     }
     const ImageFormat format = image_format_from_name(rel[2]);
     if (format == ImageFormat::unknown) {
-      throw InputError(fmt::format("{}: not an image file (expected .jpg, .jpeg or .png in a "
-                                   "class folder; remove it or move it out of the dataset)",
-                                   f.display));
+      throw InputError(
+          fmt::format("{}: not an image file (expected .jpg, .jpeg or .png in a "
+                      "class folder; remove it or move it out of the dataset)",
+                      f.display));
     }
     if (!can_decode(format)) {
       throw Unsupported(fmt::format("{}: this build cannot decode {} images", f.display,
@@ -158,7 +167,8 @@ Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
   // The first image fixes the size when no resize is asked for.
   if (options.resize) {
     if (*options.resize < 1 || *options.resize > 4096) {
-      throw InputError(fmt::format("resize: expected a side of 1 to 4096 pixels, got {}", *options.resize));
+      throw InputError(
+          fmt::format("resize: expected a side of 1 to 4096 pixels, got {}", *options.resize));
     }
     ds.height = ds.width = *options.resize;
   } else {
@@ -192,12 +202,13 @@ Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
         const auto bytes = bytes_of(*e.file);
         const RgbImage image = decode_image(bytes.data(), bytes.size(), e.file->display);
         if (!options.resize && (image.height != ds.height || image.width != ds.width)) {
-          throw InputError(fmt::format("{}: image is {}×{}, the dataset's first image is {}×{} "
-                                       "(request a resize to load images of mixed sizes)",
-                                       e.file->display, image.width, image.height, ds.width,
-                                       ds.height));
+          throw InputError(
+              fmt::format("{}: image is {}×{}, the dataset's first image is {}×{} "
+                          "(request a resize to load images of mixed sizes)",
+                          e.file->display, image.width, image.height, ds.width, ds.height));
         }
-        const std::int64_t index = e.split == 0 ? static_cast<std::int64_t>(i) : static_cast<std::int64_t>(i) - counts[0];
+        const std::int64_t index =
+            e.split == 0 ? static_cast<std::int64_t>(i) : static_cast<std::int64_t>(i) - counts[0];
         Split& split = *splits[e.split];
         write_planar(image, ds.height, ds.width, split.pixels.data() + index * image_bytes);
         split.labels[static_cast<std::size_t>(index)] = e.label;
@@ -211,7 +222,8 @@ Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
       }
     }
   };
-  const int threads = std::min<int>(resolve_threads(options.decode_threads), static_cast<int>(entries.size()));
+  const int threads =
+      std::min<int>(resolve_threads(options.decode_threads), static_cast<int>(entries.size()));
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
@@ -238,10 +250,13 @@ bool has_basename(const std::vector<FoundFile>& files, const std::string& base) 
 std::optional<Dataset> try_cifar_in_archive(const std::vector<FoundFile>& files,
                                             const std::string& where,
                                             const ImageFolderOptions& options) {
-  const bool cifar10 = has_basename(files, "data_batch_1.bin") || has_basename(files, "test_batch.bin");
+  const bool cifar10 =
+      has_basename(files, "data_batch_1.bin") || has_basename(files, "test_batch.bin");
   const bool cifar100 = has_basename(files, "train.bin");
   if (!cifar10 && !cifar100) return std::nullopt;
-  const std::string anchor = cifar10 ? (has_basename(files, "data_batch_1.bin") ? "data_batch_1.bin" : "test_batch.bin") : "train.bin";
+  const std::string anchor =
+      cifar10 ? (has_basename(files, "data_batch_1.bin") ? "data_batch_1.bin" : "test_batch.bin")
+              : "train.bin";
   std::vector<std::string> dir;
   for (const auto& f : files) {
     if (f.components.back() == anchor) {
@@ -259,7 +274,17 @@ std::optional<Dataset> try_cifar_in_archive(const std::vector<FoundFile>& files,
     }
     return false;
   };
-  return cifar10 ? load_cifar10(fetch, where) : load_cifar100(fetch, where, options.cifar100_labels);
+  auto probe = [&](const std::string& name) -> std::optional<std::size_t> {
+    for (const auto& f : files) {
+      if (f.components.size() == dir.size() + 1 && f.components.back() == name &&
+          std::equal(dir.begin(), dir.end(), f.components.begin())) {
+        return f.bytes.size();
+      }
+    }
+    return std::nullopt;
+  };
+  return cifar10 ? load_cifar10(fetch, where, probe)
+                 : load_cifar100(fetch, where, options.cifar100_labels, probe);
 }
 
 #ifdef CIFARBENCH_HAVE_ARCHIVE
@@ -274,8 +299,9 @@ std::vector<FoundFile> read_archive_members(archive* a, const std::string& where
     const int r = archive_read_next_header(a, &entry);
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-      throw InputError(fmt::format("{}: unreadable archive after {} member(s): {}", where,
-                                   files.size(), archive_error_string(a) ? archive_error_string(a) : "unknown error"));
+      throw InputError(
+          fmt::format("{}: unreadable archive after {} member(s): {}", where, files.size(),
+                      archive_error_string(a) ? archive_error_string(a) : "unknown error"));
     }
     const char* raw_name = archive_entry_pathname(entry);
     if (!raw_name || !*raw_name) {
@@ -286,8 +312,10 @@ std::vector<FoundFile> read_archive_members(archive* a, const std::string& where
     const auto type = archive_entry_filetype(entry);
     if (type == AE_IFDIR || components.empty()) continue;
     if (type != AE_IFREG) {
-      throw InputError(fmt::format("{}:{}: only regular files and folders are allowed in a "
-                                   "dataset archive (links and devices are refused)", where, name));
+      throw InputError(
+          fmt::format("{}:{}: only regular files and folders are allowed in a "
+                      "dataset archive (links and devices are refused)",
+                      where, name));
     }
     FoundFile f;
     f.components = std::move(components);
@@ -295,21 +323,25 @@ std::vector<FoundFile> read_archive_members(archive* a, const std::string& where
     if (archive_entry_size_is_set(entry)) {
       const auto declared = archive_entry_size(entry);
       if (declared < 0 || static_cast<std::uint64_t>(declared) > kMaxMemberBytes) {
-        throw InputError(fmt::format("{}: member declares {} bytes (at most {} allowed)", f.display, declared, kMaxMemberBytes));
+        throw InputError(fmt::format("{}: member declares {} bytes (at most {} allowed)", f.display,
+                                     declared, kMaxMemberBytes));
       }
       // A header can lie about the size: reserve modestly, grow with the data actually read.
-      f.bytes.reserve(std::min<std::size_t>(static_cast<std::size_t>(declared), std::size_t{16} << 20));
+      f.bytes.reserve(
+          std::min<std::size_t>(static_cast<std::size_t>(declared), std::size_t{16} << 20));
     }
     std::uint8_t chunk[1 << 16];
     for (;;) {
       const la_ssize_t n = archive_read_data(a, chunk, sizeof chunk);
       if (n == 0) break;
       if (n < 0) {
-        throw InputError(fmt::format("{}: cannot read member data: {}", f.display,
-                                     archive_error_string(a) ? archive_error_string(a) : "unknown error"));
+        throw InputError(
+            fmt::format("{}: cannot read member data: {}", f.display,
+                        archive_error_string(a) ? archive_error_string(a) : "unknown error"));
       }
       if (f.bytes.size() + static_cast<std::size_t>(n) > kMaxMemberBytes) {
-        throw InputError(fmt::format("{}: member is larger than {} bytes", f.display, kMaxMemberBytes));
+        throw InputError(
+            fmt::format("{}: member is larger than {} bytes", f.display, kMaxMemberBytes));
       }
       f.bytes.insert(f.bytes.end(), chunk, chunk + n);
     }
@@ -338,24 +370,30 @@ Dataset load_members(std::vector<FoundFile>& files, const std::string& where,
 
 }  // namespace
 
-std::vector<std::string> safe_member_components(const std::string& member, const std::string& archive_name) {
+std::vector<std::string> safe_member_components(const std::string& member,
+                                                const std::string& archive_name) {
   if (member.starts_with('/') || member.starts_with('\\') ||
       (member.size() > 1 && member[1] == ':')) {
-    throw InputError(fmt::format("{}: member '{}' has an absolute path (refused)", archive_name, member));
+    throw InputError(
+        fmt::format("{}: member '{}' has an absolute path (refused)", archive_name, member));
   }
   std::vector<std::string> parts;
   std::string part;
   auto flush = [&] {
     if (part == "..") {
-      throw InputError(fmt::format("{}: member '{}' has a '..' component that would escape the "
-                                   "archive's root (refused)", archive_name, member));
+      throw InputError(
+          fmt::format("{}: member '{}' has a '..' component that would escape the "
+                      "archive's root (refused)",
+                      archive_name, member));
     }
     if (!part.empty() && part != ".") parts.push_back(part);
     part.clear();
   };
   for (const char c : member) {
-    if (c == '/' || c == '\\') flush();
-    else part.push_back(c);
+    if (c == '/' || c == '\\')
+      flush();
+    else
+      part.push_back(c);
   }
   flush();
   return parts;
@@ -407,15 +445,18 @@ Dataset load_archive(const fs::path& path, const ImageFolderOptions& options) {
   }
   auto a = new_archive_reader();
   if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK) {
-    throw InputError(fmt::format("{}: cannot open as an archive: {}", path.string(),
-                                 archive_error_string(a.get()) ? archive_error_string(a.get()) : "unknown error"));
+    throw InputError(fmt::format(
+        "{}: cannot open as an archive: {}", path.string(),
+        archive_error_string(a.get()) ? archive_error_string(a.get()) : "unknown error"));
   }
   auto files = read_archive_members(a.get(), path.string());
   return load_members(files, path.string(), stem_without_archive_suffix(path), options);
 #else
   (void)options;
-  throw Unsupported(fmt::format("{}: this build cannot read archives (rebuild with libarchive, or "
-                                "extract it and pass the folder)", path.string()));
+  throw Unsupported(
+      fmt::format("{}: this build cannot read archives (rebuild with libarchive, or "
+                  "extract it and pass the folder)",
+                  path.string()));
 #endif
 }
 
@@ -424,8 +465,9 @@ Dataset load_archive_memory(const void* bytes, std::size_t size, const std::stri
 #ifdef CIFARBENCH_HAVE_ARCHIVE
   auto a = new_archive_reader();
   if (archive_read_open_memory(a.get(), bytes, size) != ARCHIVE_OK) {
-    throw InputError(fmt::format("{}: cannot open as an archive: {}", name,
-                                 archive_error_string(a.get()) ? archive_error_string(a.get()) : "unknown error"));
+    throw InputError(fmt::format(
+        "{}: cannot open as an archive: {}", name,
+        archive_error_string(a.get()) ? archive_error_string(a.get()) : "unknown error"));
   }
   auto files = read_archive_members(a.get(), name);
   return load_members(files, name, stem_without_archive_suffix(name), options);

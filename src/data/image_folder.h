@@ -35,6 +35,7 @@ bool is_archive_path(const std::filesystem::path& path);
 bool can_read_archives();
 
 // Splits a member path into components; InputError if it is absolute or has a '..' component.
-std::vector<std::string> safe_member_components(const std::string& member, const std::string& archive);
+std::vector<std::string> safe_member_components(const std::string& member,
+                                                const std::string& archive);
 
 }  // namespace cb::data

@@ -59,7 +59,8 @@ std::optional<Manifest> read_manifest(const fs::path& dir) {
     Manifest m;
     m.name = json.at("name").get<std::string>();
     m.source = json.at("source").get<std::string>();
-    for (const auto& [file, sum] : json.at("md5").items()) m.md5.emplace_back(file, sum.get<std::string>());
+    for (const auto& [file, sum] : json.at("md5").items())
+      m.md5.emplace_back(file, sum.get<std::string>());
     return m;
   } catch (const nlohmann::json::exception& e) {
     throw InputError(fmt::format("{}: malformed manifest: {}", path.string(), e.what()));
@@ -88,15 +89,19 @@ void import_dataset(const Dataset& dataset, const fs::path& out_in, bool replace
   const fs::path parent = out.parent_path();
   std::error_code ec;
   fs::create_directories(parent, ec);
-  if (ec) throw InputError(fmt::format("--out {}: cannot create its parent: {}", out.string(), ec.message()));
+  if (ec)
+    throw InputError(
+        fmt::format("--out {}: cannot create its parent: {}", out.string(), ec.message()));
   const bool exists = fs::exists(out, ec);
   if (exists && !fs::is_directory(out, ec)) {
     throw InputError(fmt::format("--out {}: exists and is not a directory", out.string()));
   }
   const bool nonempty = exists && !fs::is_empty(out, ec);
   if (nonempty && !replace) {
-    throw InputError(fmt::format("--out {}: already exists and is not empty (pass --force to "
-                                 "replace it)", out.string()));
+    throw InputError(
+        fmt::format("--out {}: already exists and is not empty (pass --force to "
+                    "replace it)",
+                    out.string()));
   }
   const fs::path temp = parent / fmt::format(".{}.import-{}", out.filename().string(), ::getpid());
   fs::remove_all(temp, ec);

@@ -36,8 +36,10 @@ Dataset load_cifar_dir(const fs::path& dir, const DataRequest& request) {
     if (ds.name == "cifar10" && manifest->name != "cifar10") ds.name = manifest->name;
   }
   if (request.resize && *request.resize != ds.height) {
-    throw InputError(fmt::format("{}: CIFAR binary images are 32×32; a resize to {} applies only "
-                                 "to image folders", dir.string(), *request.resize));
+    throw InputError(
+        fmt::format("{}: CIFAR binary images are 32×32; a resize to {} applies only "
+                    "to image folders",
+                    dir.string(), *request.resize));
   }
   return ds;
 }
@@ -45,20 +47,24 @@ Dataset load_cifar_dir(const fs::path& dir, const DataRequest& request) {
 }  // namespace
 
 void check_dataset_name(const std::string& dataset) {
-  for (const char* name : {"cifar10", "cifar100", "cifar100-fine", "cifar100-coarse", "synthetic"}) {
+  for (const char* name :
+       {"cifar10", "cifar100", "cifar100-fine", "cifar100-coarse", "synthetic"}) {
     if (dataset == name) return;
   }
-  throw InputError(fmt::format("--dataset: unknown dataset '{}' (expected cifar10, cifar100, "
-                               "cifar100-fine, cifar100-coarse or synthetic)", dataset));
+  throw InputError(
+      fmt::format("--dataset: unknown dataset '{}' (expected cifar10, cifar100, "
+                  "cifar100-fine, cifar100-coarse or synthetic)",
+                  dataset));
 }
 
 Dataset load_dataset_at(const fs::path& path, const DataRequest& request) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw InputError(fmt::format("{}: no such file or directory", path.string()));
+  if (!fs::exists(path, ec))
+    throw InputError(fmt::format("{}: no such file or directory", path.string()));
   if (fs::is_regular_file(path, ec)) {
     if (!is_archive_path(path)) {
-      throw InputError(fmt::format("{}: not a folder or a .tar, .tar.gz, .tgz or .zip archive",
-                                   path.string()));
+      throw InputError(
+          fmt::format("{}: not a folder or a .tar, .tar.gz, .tgz or .zip archive", path.string()));
     }
     return load_archive(path, folder_options(request));
   }
@@ -66,8 +72,10 @@ Dataset load_dataset_at(const fs::path& path, const DataRequest& request) {
     throw InputError(fmt::format("{}: not a regular file or a directory", path.string()));
   }
   if (fs::is_empty(path, ec)) {
-    throw InputError(fmt::format("{}: is an empty directory (expected CIFAR binary files, "
-                                 "train/ and test/ image folders, or an archive)", path.string()));
+    throw InputError(
+        fmt::format("{}: is an empty directory (expected CIFAR binary files, "
+                    "train/ and test/ image folders, or an archive)",
+                    path.string()));
   }
   if (is_cifar10_dir(path) || is_cifar100_dir(path)) return load_cifar_dir(path, request);
   // A folder holding just the extracted official folder (the cache, a --dir of download).
@@ -78,7 +86,8 @@ Dataset load_dataset_at(const fs::path& path, const DataRequest& request) {
     if (entry.path().filename() == "train") has_train = true;
     if (!entry.path().filename().string().starts_with('.')) subdirs.push_back(entry.path());
   }
-  if (!has_train && subdirs.size() == 1 && (is_cifar10_dir(subdirs[0]) || is_cifar100_dir(subdirs[0]))) {
+  if (!has_train && subdirs.size() == 1 &&
+      (is_cifar10_dir(subdirs[0]) || is_cifar100_dir(subdirs[0]))) {
     return load_cifar_dir(subdirs[0], request);
   }
   return load_image_folder(path, folder_options(request));
@@ -127,10 +136,10 @@ Dataset resolve_dataset(const DataRequest& request) {
       "test/...), or a .tar/.tar.gz/.zip of either\n"
       "  CIFARBENCH_DATA=PATH   the same, from the environment\n"
       "  cifarbench data download --dataset {}   fetch and cache the official archive in {}\n"
-      "  cifarbench data import SRC --out DIR    convert an image folder or archive, then --data DIR\n"
+      "  cifarbench data import SRC --out DIR    convert an image folder or archive, then --data "
+      "DIR\n"
       "  --dataset synthetic    generated data, for throughput-only runs",
-      request.dataset, cache_note, download_note, official.dataset,
-      [] {
+      request.dataset, cache_note, download_note, official.dataset, [] {
         try {
           return cache_dir().string();
         } catch (const Error&) {

@@ -89,8 +89,8 @@ Dataset make_synthetic(const SyntheticOptions& o) {
     throw InputError("synthetic data: train and test counts must be at least 1");
   }
   if (o.height < 1 || o.width < 1 || o.height > 1024 || o.width > 1024) {
-    throw InputError(fmt::format("synthetic data: image size {}×{} out of range 1 to 1024",
-                                 o.width, o.height));
+    throw InputError(
+        fmt::format("synthetic data: image size {}×{} out of range 1 to 1024", o.width, o.height));
   }
   Dataset ds;
   ds.name = "synthetic";

@@ -67,7 +67,8 @@ TEST(CifarBinary, Label10IsOutOfRangeForCifar10) {
   testing::write_file(dir / "data_batch_5.bin", batch);
   const std::string message = load_error(dir.path());
   EXPECT_NE(message.find("data_batch_5.bin"), std::string::npos) << message;
-  EXPECT_NE(message.find("record 2 at byte offset 6146 has label 10"), std::string::npos) << message;
+  EXPECT_NE(message.find("record 2 at byte offset 6146 has label 10"), std::string::npos)
+      << message;
 }
 
 TEST(CifarBinary, MissingBatchFileIsNamed) {
@@ -117,7 +118,8 @@ TEST(CifarBinary, Cifar100CoarseLabelOutOfRangeNamesTheOffset) {
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("train.bin: record 0 at byte offset 0 has label 20"),
-              std::string::npos) << e.what();
+              std::string::npos)
+        << e.what();
   }
 }
 

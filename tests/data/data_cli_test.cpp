@@ -15,10 +15,11 @@ const std::vector<std::string> kClasses = {"bird", "airplane"};
 
 TEST(DataImport, ArchiveBecomesACifarFolderWithTheSamePixels) {
   TempDir dir;
-  testing::write_file(dir / "set.tar.gz", testing::make_archive(
-      testing::image_folder_members("set", kClasses, 3), testing::ArchiveKind::tar_gz));
-  const auto r = run_cifarbench({"data", "import", (dir / "set.tar.gz").string(), "--out",
-                                 (dir / "imported").string()});
+  testing::write_file(dir / "set.tar.gz",
+                      testing::make_archive(testing::image_folder_members("set", kClasses, 3),
+                                            testing::ArchiveKind::tar_gz));
+  const auto r = run_cifarbench(
+      {"data", "import", (dir / "set.tar.gz").string(), "--out", (dir / "imported").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* f : {"data_batch_1.bin", "data_batch_5.bin", "test_batch.bin",
                         "batches.meta.txt", "cifarbench.json"}) {
@@ -39,8 +40,8 @@ TEST(DataImport, FailedImportLeavesNothingAtTheOutput) {
   auto members = testing::image_folder_members("set", kClasses, 3);
   members.back().bytes.resize(40);  // a corrupt last image: decoding fails after the others
   testing::write_members(dir.path(), members);
-  const auto r = run_cifarbench({"data", "import", (dir / "set").string(), "--out",
-                                 (dir / "out").string()});
+  const auto r =
+      run_cifarbench({"data", "import", (dir / "set").string(), "--out", (dir / "out").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_FALSE(fs::exists(dir / "out"));
   for (const auto& e : fs::directory_iterator(dir.path())) {
@@ -52,12 +53,13 @@ TEST(DataImport, ExistingOutputIsKeptWithoutForce) {
   TempDir dir;
   testing::write_members(dir.path(), testing::image_folder_members("set", kClasses, 1));
   testing::write_text(dir / "out/keep.txt", "mine");
-  const auto r = run_cifarbench({"data", "import", (dir / "set").string(), "--out", (dir / "out").string()});
+  const auto r =
+      run_cifarbench({"data", "import", (dir / "set").string(), "--out", (dir / "out").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
   EXPECT_TRUE(fs::exists(dir / "out/keep.txt"));
-  const auto forced = run_cifarbench({"data", "import", (dir / "set").string(), "--out",
-                                      (dir / "out").string(), "--force"});
+  const auto forced = run_cifarbench(
+      {"data", "import", (dir / "set").string(), "--out", (dir / "out").string(), "--force"});
   EXPECT_EQ(forced.exit_code, 0) << forced.err;
   EXPECT_FALSE(fs::exists(dir / "out/keep.txt"));
 }
@@ -81,7 +83,8 @@ TEST(DataInfo, SyntheticIsLabelledSynthetic) {
 
 TEST(DataInfo, NoDataExits2ListingTheWays) {
   TempDir cache;
-  const auto r = run_cifarbench({"data", "info"}, {"CIFARBENCH_DATA=", "XDG_CACHE_HOME=" + cache.path().string()});
+  const auto r = run_cifarbench({"data", "info"},
+                                {"CIFARBENCH_DATA=", "XDG_CACHE_HOME=" + cache.path().string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--data PATH"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("CIFARBENCH_DATA"), std::string::npos) << r.err;
@@ -99,7 +102,10 @@ TEST(DataInfo, BadBinaryExits2NamingTheFile) {
 TEST(DataVerify, ImportedFolderVerifies) {
   TempDir dir;
   testing::write_members(dir.path(), testing::image_folder_members("set", kClasses, 1));
-  ASSERT_EQ(run_cifarbench({"data", "import", (dir / "set").string(), "--out", (dir / "out").string()}).exit_code, 0);
+  ASSERT_EQ(
+      run_cifarbench({"data", "import", (dir / "set").string(), "--out", (dir / "out").string()})
+          .exit_code,
+      0);
   const auto r = run_cifarbench({"data", "verify", (dir / "out").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("match the MD5s"), std::string::npos) << r.out;
@@ -108,7 +114,10 @@ TEST(DataVerify, ImportedFolderVerifies) {
 TEST(DataVerify, ChangedFileIsAnMd5Mismatch) {
   TempDir dir;
   testing::write_members(dir.path(), testing::image_folder_members("set", kClasses, 1));
-  ASSERT_EQ(run_cifarbench({"data", "import", (dir / "set").string(), "--out", (dir / "out").string()}).exit_code, 0);
+  ASSERT_EQ(
+      run_cifarbench({"data", "import", (dir / "set").string(), "--out", (dir / "out").string()})
+          .exit_code,
+      0);
   auto bytes = testing::read_file(dir / "out/test_batch.bin");
   bytes[100] ^= 1;  // still a valid layout, but not what was imported
   testing::write_file(dir / "out/test_batch.bin", bytes);
@@ -125,9 +134,7 @@ TEST(DataVerify, OfficialArchiveNameWithWrongMd5Fails) {
   EXPECT_NE(r.err.find("c32a1d4ab5d03f1284b67883e8d87530"), std::string::npos) << r.err;
 }
 
-TEST(DataCommand, RequiresASubcommand) {
-  EXPECT_EQ(run_cifarbench({"data"}).exit_code, 2);
-}
+TEST(DataCommand, RequiresASubcommand) { EXPECT_EQ(run_cifarbench({"data"}).exit_code, 2); }
 
 }  // namespace
 }  // namespace cb

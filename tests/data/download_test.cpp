@@ -103,7 +103,8 @@ testing::Bytes fake_official_archive(std::vector<testing::Member> extra = {}) {
   testing::write_cifar10_dir(dir.path(), 30, 20);  // ~600 KB, enough to be cut in half
   std::vector<testing::Member> members;
   for (const auto& f : fs::directory_iterator(dir.path())) {
-    members.push_back({"cifar-10-batches-bin/" + f.path().filename().string(), testing::read_file(f.path())});
+    members.push_back(
+        {"cifar-10-batches-bin/" + f.path().filename().string(), testing::read_file(f.path())});
   }
   members.insert(members.end(), extra.begin(), extra.end());
   return testing::make_archive(members, testing::ArchiveKind::tar_gz);
@@ -120,8 +121,9 @@ struct DownloadFixture : ::testing::Test {
   testing::Bytes archive = fake_official_archive();
   void SetUp() override { testing::write_file(served / "c10.tar.gz", archive); }
   testing::ProcessResult download(const std::string& url, std::vector<std::string> more = {}) {
-    std::vector<std::string> args = {"data", "download", "--url", url, "--dir", cache.path().string(),
-                                     "--md5", md5_of(archive), "--backoff", "0"};
+    std::vector<std::string> args = {
+        "data",  "download",      "--url",     url, "--dir", cache.path().string(),
+        "--md5", md5_of(archive), "--backoff", "0"};
     args.insert(args.end(), more.begin(), more.end());
     return run_cifarbench(args);
   }
@@ -146,12 +148,14 @@ TEST_F(DownloadFixture, FileUrlWorks) {
 
 TEST_F(DownloadFixture, DownloadedDataIsFoundInTheCacheByOtherCommands) {
   ASSERT_EQ(download("file://" + (served / "c10.tar.gz").string()).exit_code, 0);
-  const auto r = run_cifarbench({"data", "info"}, {"CIFARBENCH_DATA=", "XDG_CACHE_HOME=" + cache.path().string()});
+  const auto r = run_cifarbench({"data", "info"},
+                                {"CIFARBENCH_DATA=", "XDG_CACHE_HOME=" + cache.path().string()});
   EXPECT_EQ(r.exit_code, 2) << "the cache is XDG_CACHE_HOME/cifarbench, not --dir itself";
   const auto moved = cache.path() / "cifarbench";
   fs::create_directories(moved);
   fs::rename(cache / "cifar-10-batches-bin", moved / "cifar-10-batches-bin");
-  const auto found = run_cifarbench({"data", "info"}, {"CIFARBENCH_DATA=", "XDG_CACHE_HOME=" + cache.path().string()});
+  const auto found = run_cifarbench(
+      {"data", "info"}, {"CIFARBENCH_DATA=", "XDG_CACHE_HOME=" + cache.path().string()});
   EXPECT_EQ(found.exit_code, 0) << found.err;
 }
 
@@ -177,8 +181,10 @@ TEST_F(DownloadFixture, ServerClosingMidTransferIsRetriedWithResume) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(testing::read_file(cache / "cifar-10-binary.tar.gz"), archive);
   const std::string log = server.requests();
-  EXPECT_NE(log.find("/c10.tar.gz None\n/c10.tar.gz bytes=" + std::to_string(archive.size() / 2) + "-"),
-            std::string::npos) << log;
+  EXPECT_NE(
+      log.find("/c10.tar.gz None\n/c10.tar.gz bytes=" + std::to_string(archive.size() / 2) + "-"),
+      std::string::npos)
+      << log;
 }
 
 TEST_F(DownloadFixture, ServerClosingMidTransferWithoutRetriesExits2AndLeavesNoArchive) {
@@ -192,15 +198,18 @@ TEST_F(DownloadFixture, ServerClosingMidTransferWithoutRetriesExits2AndLeavesNoA
   const auto again = download(server.url("c10.tar.gz"), {"--retries", "0"});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(testing::read_file(cache / "cifar-10-binary.tar.gz"), archive);
-  EXPECT_NE(server.requests().find("bytes=" + std::to_string(archive.size() / 2) + "-"), std::string::npos);
+  EXPECT_NE(server.requests().find("bytes=" + std::to_string(archive.size() / 2) + "-"),
+            std::string::npos);
 }
 
 TEST_F(DownloadFixture, WrongMd5Exits2AndDeletesTheFile) {
-  const auto r = run_cifarbench({"data", "download", "--url", "file://" + (served / "c10.tar.gz").string(),
-                                 "--dir", cache.path().string()});  // the published MD5 cannot match
+  const auto r =
+      run_cifarbench({"data", "download", "--url", "file://" + (served / "c10.tar.gz").string(),
+                      "--dir", cache.path().string()});  // the published MD5 cannot match
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("expected c32a1d4ab5d03f1284b67883e8d87530"), std::string::npos) << r.err;
-  for (const auto& e : fs::directory_iterator(cache.path())) ADD_FAILURE() << "left behind: " << e.path();
+  for (const auto& e : fs::directory_iterator(cache.path()))
+    ADD_FAILURE() << "left behind: " << e.path();
 }
 
 TEST_F(DownloadFixture, ArchiveWithDotDotMemberIsRefusedAndNothingExtracted) {

@@ -44,7 +44,8 @@ class TempDir {
 inline void write_file(const fs::path& path, const Bytes& bytes) {
   fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 inline void write_text(const fs::path& path, const std::string& text) {
@@ -134,9 +135,12 @@ inline Bytes encode_png(int width, int height, int seed, int color_type = PNG_CO
       },
       nullptr);
   png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), depth,
-               color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+               color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
-  const int channels = color_type == PNG_COLOR_TYPE_RGBA ? 4 : color_type == PNG_COLOR_TYPE_GRAY ? 1 : 3;
+  const int channels = color_type == PNG_COLOR_TYPE_RGBA   ? 4
+                       : color_type == PNG_COLOR_TYPE_GRAY ? 1
+                                                           : 3;
   const Bytes rgb = test_rgb(width, height, seed);
   Bytes row;
   for (int y = 0; y < height; ++y) {

@@ -72,7 +72,7 @@ TEST(ImageFolder, DecodedPixelsArePlanarAndCloseToTheSource) {
   const auto ds = data::load_image_folder(dir.path(), {});
   const auto rgb = testing::test_rgb(32, 32, 1);
   const std::uint8_t* px = ds.train.image(0, ds.image_bytes());
-  EXPECT_EQ(px[0], rgb[0]);                          // R of (0,0)
+  EXPECT_EQ(px[0], rgb[0]);                                     // R of (0,0)
   EXPECT_EQ(px[1024 + 5 * 32 + 7], rgb[(5 * 32 + 7) * 3 + 1]);  // G of (7,5)
 }
 
@@ -174,7 +174,8 @@ TEST(ImageArchive, TarGzZipAndFolderLoadTheSameDataset) {
   const auto members = testing::image_folder_members("set", kClasses, 2);
   testing::write_members(dir.path(), members);
   const auto folder = data::load_image_folder(dir / "set", {});
-  for (auto [kind, name] : {std::pair{ArchiveKind::tar, "set.tar"}, {ArchiveKind::tar_gz, "set.tar.gz"},
+  for (auto [kind, name] : {std::pair{ArchiveKind::tar, "set.tar"},
+                            {ArchiveKind::tar_gz, "set.tar.gz"},
                             {ArchiveKind::zip, "set.zip"}}) {
     testing::write_file(dir / name, testing::make_archive(members, kind));
     const auto ds = data::load_archive(dir / name, {});
@@ -207,7 +208,8 @@ TEST(ImageArchive, SymlinkMemberIsRefused) {
 }
 
 TEST(ImageArchive, CorruptArchiveIsRefusedNamingIt) {
-  auto bytes = testing::make_archive(testing::image_folder_members("set", kClasses, 2), ArchiveKind::tar_gz);
+  auto bytes =
+      testing::make_archive(testing::image_folder_members("set", kClasses, 2), ArchiveKind::tar_gz);
   bytes.resize(bytes.size() / 2);
   try {
     data::load_archive_memory(bytes.data(), bytes.size(), "half.tar.gz", {});
@@ -222,10 +224,12 @@ TEST(ImageArchive, ArchiveOfCifarBinaryLoadsAsCifar) {
   testing::write_cifar10_dir(dir / "cifar-10-batches-bin", 2, 3);
   std::vector<Member> members;
   for (const auto& f : std::filesystem::directory_iterator(dir / "cifar-10-batches-bin")) {
-    members.push_back({"cifar-10-batches-bin/" + f.path().filename().string(), testing::read_file(f.path())});
+    members.push_back(
+        {"cifar-10-batches-bin/" + f.path().filename().string(), testing::read_file(f.path())});
   }
   const auto bytes = testing::make_archive(members, ArchiveKind::tar_gz);
-  const auto ds = data::load_archive_memory(bytes.data(), bytes.size(), "cifar-10-binary.tar.gz", {});
+  const auto ds =
+      data::load_archive_memory(bytes.data(), bytes.size(), "cifar-10-binary.tar.gz", {});
   EXPECT_EQ(ds.name, "cifar10");
   EXPECT_EQ(ds.train.count, 10);
   EXPECT_EQ(ds.test.count, 3);

@@ -27,8 +27,10 @@ TEST(Synthetic, IsLabelledSynthetic) {
 }
 
 TEST(Synthetic, SameSeedSameBytesOtherSeedOtherBytes) {
-  EXPECT_EQ(data::make_synthetic(small(7)).train.pixels, data::make_synthetic(small(7)).train.pixels);
-  EXPECT_NE(data::make_synthetic(small(7)).train.pixels, data::make_synthetic(small(8)).train.pixels);
+  EXPECT_EQ(data::make_synthetic(small(7)).train.pixels,
+            data::make_synthetic(small(7)).train.pixels);
+  EXPECT_NE(data::make_synthetic(small(7)).train.pixels,
+            data::make_synthetic(small(8)).train.pixels);
 }
 
 TEST(Synthetic, ClassesAreBalanced) {
@@ -67,7 +69,9 @@ TEST(Synthetic, NearestCentroidLearnsTheClasses) {
   std::vector<std::vector<double>> centroid(10, std::vector<double>(15, 0.0));
   for (std::int64_t i = 0; i < ds.train.count; ++i) {
     const auto s = signature(ds, ds.train, i);
-    for (std::size_t k = 0; k < s.size(); ++k) centroid[static_cast<std::size_t>(ds.train.labels[static_cast<std::size_t>(i)])][k] += s[k] / 50.0;
+    for (std::size_t k = 0; k < s.size(); ++k)
+      centroid[static_cast<std::size_t>(ds.train.labels[static_cast<std::size_t>(i)])][k] +=
+          s[k] / 50.0;
   }
   int correct = 0;
   for (std::int64_t i = 0; i < ds.test.count; ++i) {
@@ -76,7 +80,9 @@ TEST(Synthetic, NearestCentroidLearnsTheClasses) {
     double best_d = 1e300;
     for (int c = 0; c < 10; ++c) {
       double d = 0;
-      for (std::size_t k = 0; k < s.size(); ++k) d += (s[k] - centroid[static_cast<std::size_t>(c)][k]) * (s[k] - centroid[static_cast<std::size_t>(c)][k]);
+      for (std::size_t k = 0; k < s.size(); ++k)
+        d += (s[k] - centroid[static_cast<std::size_t>(c)][k]) *
+             (s[k] - centroid[static_cast<std::size_t>(c)][k]);
       if (d < best_d) best_d = d, best = c;
     }
     correct += best == ds.test.labels[static_cast<std::size_t>(i)];
