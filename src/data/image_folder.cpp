@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -222,6 +223,7 @@ Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
       }
     }
   };
+  const auto decode_start = std::chrono::steady_clock::now();
   const int threads =
       std::min<int>(resolve_threads(options.decode_threads), static_cast<int>(entries.size()));
   std::vector<std::thread> pool;
@@ -229,6 +231,9 @@ Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
   work();
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
+  spdlog::debug("{}: decoded {} images in {:.0f} ms on {} thread(s)", where, entries.size(),
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - decode_start).count(),
+                threads);
   return ds;
 }
 
@@ -449,7 +454,10 @@ Dataset load_archive(const fs::path& path, const ImageFolderOptions& options) {
         "{}: cannot open as an archive: {}", path.string(),
         archive_error_string(a.get()) ? archive_error_string(a.get()) : "unknown error"));
   }
+  const auto start = std::chrono::steady_clock::now();
   auto files = read_archive_members(a.get(), path.string());
+  spdlog::debug("{}: read {} members in {:.0f} ms", path.string(), files.size(),
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   return load_members(files, path.string(), stem_without_archive_suffix(path), options);
 #else
   (void)options;
