@@ -22,6 +22,19 @@ namespace cb::cli {
 namespace {
 namespace fs = std::filesystem;
 
+// Filesystem failures (permissions, a full disk, renames across devices) are about the paths the
+// user gave, so they exit 2 with the path named rather than as internal errors.
+template <typename Body>
+std::function<void()> reporting_filesystem_errors(Body body) {
+  return [body] {
+    try {
+      body();
+    } catch (const fs::filesystem_error& e) {
+      throw InputError(e.what());
+    }
+  };
+}
+
 CLI::App* data_command(CLI::App& app) {
   // Get-or-create (this CLI11 has no get_subcommand_no_throw): data_bench.cpp may have added it.
   CLI::App* data = nullptr;
@@ -122,13 +135,13 @@ void add_import(CLI::App* data) {
   cmd->add_option("--out", *out, "the folder to create (written atomically)")->required();
   cmd->add_flag("--force", *force, "replace --out if it exists");
   add_load_flags(cmd, *flags);
-  cmd->callback([flags, source, out, force] {
+  cmd->callback(reporting_filesystem_errors([flags, source, out, force] {
     auto request = request_from(*flags, *source);
     const data::Dataset ds = data::load_dataset_at(*source, request);
     data::import_dataset(ds, *out, *force);
     fmt::print("imported {} ({} train, {} test images, {} classes) from {} into {}\n", ds.name,
                ds.train.count, ds.test.count, ds.num_classes(), ds.source, *out);
-  });
+  }));
 }
 
 void add_info(CLI::App* data) {
@@ -143,13 +156,13 @@ void add_info(CLI::App* data) {
                   "CIFARBENCH_DATA, then the cache)");
   cmd->add_flag("--json", *json, "print as JSON");
   add_load_flags(cmd, *flags);
-  cmd->callback([flags, path, json] {
+  cmd->callback(reporting_filesystem_errors([flags, path, json] {
     const data::Dataset ds = data::resolve_dataset(request_from(*flags, *path));
     if (*json)
       fmt::print("{}\n", dataset_json(ds).dump(2));
     else
       print_info(ds);
-  });
+  }));
 }
 
 void add_verify(CLI::App* data) {
@@ -160,7 +173,7 @@ void add_verify(CLI::App* data) {
   auto path = std::make_shared<std::string>();
   cmd->add_option("PATH", *path, "dataset folder or archive")->required();
   add_load_flags(cmd, *flags);
-  cmd->callback([flags, path] {
+  cmd->callback(reporting_filesystem_errors([flags, path] {
     const fs::path target = *path;
     std::vector<std::string> problems;
     // Official archives: the file itself, or beside the extracted folder (as download leaves it).
@@ -202,7 +215,7 @@ void add_verify(CLI::App* data) {
     fmt::print("ok    {}: structure valid: {} train, {} test images, {} classes, {}×{}\n",
                target.string(), ds.train.count, ds.test.count, ds.num_classes(), ds.width,
                ds.height);
-  });
+  }));
 }
 
 void add_download(CLI::App* data) {
@@ -228,7 +241,7 @@ void add_download(CLI::App* data) {
                   "doubled after each")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 600.0));
-  cmd->callback([options, dir, md5] {
+  cmd->callback(reporting_filesystem_errors([options, dir, md5] {
     if (!dir->empty()) options->dir = *dir;
     if (!md5->empty()) {
       std::transform(md5->begin(), md5->end(), md5->begin(),
@@ -242,7 +255,7 @@ void add_download(CLI::App* data) {
     fmt::print("{} {} (MD5 ok)\nextracted {}\n",
                result.fetched ? "downloaded" : "already present:", result.archive.string(),
                result.dataset_dir.string());
-  });
+  }));
 }
 
 const CommandRegistration registration{"data", 40, [](CLI::App& app) {

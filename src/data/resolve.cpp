@@ -97,13 +97,15 @@ Dataset resolve_dataset(const DataRequest& request) {
   check_dataset_name(request.dataset);
   if (request.dataset == "synthetic") return make_synthetic(request.synthetic);
   if (!request.path.empty()) {
-    if (!fs::exists(request.path)) {
+    std::error_code ec;
+    if (!fs::exists(request.path, ec)) {
       throw InputError(fmt::format("--data {}: no such file or directory", request.path));
     }
     return load_dataset_at(request.path, request);
   }
   if (const char* env = std::getenv("CIFARBENCH_DATA"); env && *env) {
-    if (!fs::exists(env)) {
+    std::error_code ec;
+    if (!fs::exists(env, ec)) {
       throw InputError(fmt::format("CIFARBENCH_DATA={}: no such file or directory", env));
     }
     return load_dataset_at(env, request);
@@ -112,7 +114,8 @@ Dataset resolve_dataset(const DataRequest& request) {
   std::string cache_note;
   try {
     const fs::path cached = cache_dir() / official.extracted_dir;
-    if (fs::is_directory(cached)) return load_dataset_at(cached, request);
+    std::error_code ec;
+    if (fs::is_directory(cached, ec)) return load_dataset_at(cached, request);
     cache_note = fmt::format("nothing cached in {}", cached.parent_path().string());
   } catch (const InputError& e) {
     cache_note = e.what();
