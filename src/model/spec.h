@@ -27,11 +27,16 @@ enum class Op {
   linear,           // out_features, bias; input must be flat (H = W = 1)
   dropout,          // p (identity at evaluation)
   add,              // elementwise sum of two inputs of equal shape (residual)
-  pad_channels,     // zero-pads channels to out_channels (ResNet option-A shortcut)
-  subsample,        // takes every stride-th pixel (option-A shortcut's spatial half)
+  pad_channels,     // zero-pads channels to out_channels (ResNet option-A shortcut): the input's
+                    // channels come first, then out_channels - C zero channels
+  subsample,        // takes every stride-th pixel from (0, 0): out = (H - 1) / stride + 1
+                    // (option-A shortcut's spatial half)
   scale,            // multiplies by a constant `scale` (e.g. airbench's logit temperature)
   gelu,
 };
+
+// Output sizes: conv and pools use floor mode, out = (H + 2·padding - kernel) / stride + 1.
+// Shape inference, counting and the zoo live in model/analysis.h and model/zoo.h.
 
 // Per-sample shape: channels × height × width (flat features are C × 1 × 1).
 struct Shape {
