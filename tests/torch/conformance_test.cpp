@@ -152,5 +152,28 @@ TEST(TorchConformance, EvaluateCountsCorrectPredictionsAndSumsTheLoss) {
   EXPECT_NEAR(r.loss_sum, loss, 1e-4);
 }
 
+TEST(TorchConformance, OptionAShortcutSubsamplesAndPadsChannelsOnBothSides) {
+  model::Layer sub = layer("sub", model::Op::subsample);
+  sub.stride = 2;
+  model::Layer pad = layer("pad", model::Op::pad_channels);
+  pad.out_channels = 6;
+  const auto spec =
+      make_spec("shortcut", {2, 4, 4}, 24, {sub, pad, layer("flatten", model::Op::flatten)});
+  const auto batch = random_batch(spec, 1, 9);
+  const auto trainer = torch_backend().create_trainer(cpu_config(spec, model::Weights{}));
+  const auto out = trainer->logits(batch);  // 6 channels × 2 × 2
+  ASSERT_EQ(out.size(), 24u);
+  for (int c = 0; c < 6; ++c) {
+    for (int y = 0; y < 2; ++y) {
+      for (int x = 0; x < 2; ++x) {
+        const bool from_input = c == 2 || c == 3;  // (6 - 2) / 2 = 2 zero channels before
+        const float want =
+            from_input ? batch.data[static_cast<std::size_t>(((c - 2) * 4 + 2 * y) * 4 + 2 * x)] : 0.0f;
+        EXPECT_EQ(out[static_cast<std::size_t>((c * 2 + y) * 2 + x)], want) << c << y << x;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cb::testing
