@@ -312,11 +312,9 @@ at::Tensor SpecNetwork::forward(const at::Tensor& input, bool training) const {
         break;
       }
       case Op::pad_channels: {
-        // Zero channels split equally before and after (odd extra goes after), as F.pad does
-        // in the common CIFAR ResNet option-A shortcut.
+        // The input's channels first, then the zero channels (spec.h's definition).
         const std::int64_t extra = layer.out_channels - x.size(1);
-        const std::int64_t before = extra / 2;
-        y = at::constant_pad_nd(x, {0, 0, 0, 0, before, extra - before}, 0.0);
+        y = at::constant_pad_nd(x, {0, 0, 0, 0, 0, extra}, 0.0);
         break;
       }
       case Op::subsample:

@@ -1,0 +1,100 @@
+// `cifarbench run [SUITE]`: plans a suite's trials, runs each in its own child process, and
+// ends with the summary tables and the path of the HTML report.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "bench/suite.h"
+#include "bench/suite_runner.h"
+#include "cli/command.h"
+#include "core/build_info.h"
+#include "core/error.h"
+#include "report/report.h"
+#include "results/store.h"
+
+namespace cb::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct RunOptions {
+  std::string suite;
+  std::string results_dir;
+  std::string only;
+  std::string data_path;
+  bool resume = false;
+  bool dry_run = false;
+};
+
+fs::path self_executable() {
+  std::error_code ec;
+  fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw CheckFailed("cannot find the cifarbench executable (/proc/self/exe)");
+  return p;
+}
+
+// The default suite: configs/quick.toml in the working directory, beside the build tree, or in
+// the source tree this binary was built from.
+fs::path default_suite() {
+  const fs::path exe_dir = self_executable().parent_path();
+  for (const fs::path& candidate :
+       {fs::path("configs/quick.toml"), exe_dir / "../../configs/quick.toml",
+        exe_dir / "../configs/quick.toml", fs::path(build::kSourceDir) / "configs/quick.toml"}) {
+    if (fs::exists(candidate)) return fs::weakly_canonical(candidate);
+  }
+  throw InputError("no SUITE given and the default suite configs/quick.toml was not found "
+                   "(run from the repository, or name a suite file)");
+}
+
+int run(const RunOptions& o) {
+  const fs::path suite_path = o.suite.empty() ? default_suite() : fs::path(o.suite);
+  if (!fs::exists(suite_path)) throw InputError(fmt::format("{}: no such suite file", suite_path.string()));
+  const bench::Suite suite = bench::load_suite(suite_path);
+  bench::SuiteRunOptions opt;
+  opt.results_dir = o.results_dir.empty() ? fs::path("results") / suite.name : fs::path(o.results_dir);
+  opt.executable = self_executable();
+  opt.data_path = o.data_path;
+  opt.only = o.only;
+  opt.resume = o.resume;
+  opt.dry_run = o.dry_run;
+  const bench::SuiteRunSummary summary = bench::run_suite(suite, opt);
+  if (o.dry_run) return 0;
+
+  const results::ResultsSnapshot snapshot =
+      results::ResultsStore::open_for_reading(opt.results_dir).load();
+  const auto console = report::produce_report(snapshot, {"console", std::nullopt});
+  fmt::print("\n{}", console.console_text);
+  const fs::path report_dir = opt.results_dir / "report";
+  const auto html = report::produce_report(snapshot, {"html", report_dir});
+  fs::path html_file;
+  for (const auto& f : html.files) {
+    if (f.extension() == ".html") html_file = f;
+  }
+  fmt::print("\nsuite {}: {} completed, {} failed{}{}\n", suite.name, summary.completed,
+             summary.failed,
+             summary.skipped_completed ? fmt::format(", {} kept from before", summary.skipped_completed) : "",
+             summary.interrupted ? ", interrupted (continue with --resume)" : "");
+  fmt::print("results: {}\nHTML report: {}\n", (opt.results_dir / "results.sqlite").string(),
+             html_file.empty() ? report_dir.string() : html_file.string());
+  if (summary.synthetic_fallback_used) {
+    fmt::print("NOTE: synthetic data was used: speed and utilization are valid, accuracy is not CIFAR-10's.\n");
+  }
+  if (summary.interrupted) return static_cast<int>(ExitStatus::interrupted);
+  return summary.failed ? static_cast<int>(ExitStatus::failed) : 0;
+}
+
+const CommandRegistration registration{"run", 10, [](CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  auto* cmd = app.add_subcommand("run", "Run a benchmark suite (default: configs/quick.toml) and report it");
+  cmd->add_option("SUITE", o->suite, "suite file (TOML, see docs/suites.md)");
+  cmd->add_option("--results", o->results_dir, "results directory (default: results/<suite name>)");
+  cmd->add_flag("--resume", o->resume, "keep completed trials and re-run the others");
+  cmd->add_flag("--dry-run", o->dry_run, "list the planned trials and exit");
+  cmd->add_option("--only", o->only, "run only trials whose key contains PATTERN (or matches a glob)");
+  cmd->add_option("--data", o->data_path, "dataset path for every trial");
+  cmd->callback([o] { set_exit_status(run(*o)); });
+}};
+
+}  // namespace
+}  // namespace cb::cli

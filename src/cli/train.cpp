@@ -1,0 +1,161 @@
+// `cifarbench train`: one trial, with a progress line per epoch and the result as JSON written
+// after every epoch.
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+
+#include "bench/environment.h"
+#include "bench/trial.h"
+#include "bench/trial_store.h"
+#include "cli/command.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace cb::cli {
+namespace {
+
+struct TrainOptions {
+  std::string framework = "torch";
+  std::string model = "resnet20";
+  std::string recipe_file;
+  std::string data_path;
+  std::string dataset = "cifar10";
+  std::string out_dir;
+  std::string schedule;
+  std::string device;
+  std::string precision;
+  std::string tf_lib;
+  std::string results_dir;  // suite-child mode: write into this results database
+  std::string trial_key;
+  std::int64_t suite_id = 0;
+  int epochs = 0, threads = -1, batch_size = 0, eval_every = 0, workers = -1;
+  double lr = -1, target_acc = -1, weight_decay = -1, telemetry_hz = 10;
+  std::uint64_t seed = 0;
+  bool checkpoint = false, resume = false, no_telemetry = false, no_download = false;
+};
+
+void on_sigint(int) { bench::interrupt_flag().store(true); }
+
+bench::TrialSpec build_spec(const TrainOptions& o) {
+  bench::TrialSpec spec;
+  spec.framework = o.framework;
+  spec.model = o.model;
+  spec.recipe = o.recipe_file.empty() ? bench::Recipe{} : bench::load_recipe(o.recipe_file);
+  bench::Recipe& r = spec.recipe;
+  if (o.epochs > 0) r.epochs = o.epochs;
+  if (o.threads >= 0) r.threads = o.threads;
+  if (o.batch_size > 0) r.pipeline.batch_size = o.batch_size;
+  if (o.eval_every > 0) r.eval_every = o.eval_every;
+  if (o.workers >= 0) r.pipeline.workers = o.workers;
+  if (o.lr >= 0) r.lr = o.lr;
+  if (o.weight_decay >= 0) r.optimizer.weight_decay = o.weight_decay;
+  if (o.target_acc >= 0) r.target_accuracy = o.target_acc;
+  if (!o.schedule.empty()) r.schedule.kind = bench::parse_schedule_kind(o.schedule, "--schedule");
+  if (!o.device.empty()) r.device = o.device;
+  if (!o.precision.empty()) {
+    r.precision = o.precision == "fp16"   ? backends::MixedPrecision::fp16
+                  : o.precision == "bf16" ? backends::MixedPrecision::bf16
+                                          : backends::MixedPrecision::off;
+  }
+  r.schedule.peak_lr = r.lr;
+  spec.seed = o.seed;
+  spec.data.dataset = o.dataset;
+  spec.data.path = o.data_path;
+  spec.data.allow_download = !o.no_download;
+  spec.telemetry.enabled = !o.no_telemetry;
+  spec.telemetry.rate_hz = o.telemetry_hz;
+  spec.checkpoint = o.checkpoint;
+  spec.resume = o.resume;
+  spec.out_dir = o.out_dir.empty()
+                     ? std::filesystem::path("cifarbench-train") /
+                           fmt::format("{}-{}-seed{}", o.framework, o.model, o.seed)
+                     : std::filesystem::path(o.out_dir);
+  return spec;
+}
+
+int run_train(const TrainOptions& o) {
+  if (!o.tf_lib.empty()) setenv("CIFARBENCH_TF_LIB", o.tf_lib.c_str(), 1);
+  bench::TrialSpec spec = build_spec(o);
+  std::error_code ec;
+  std::filesystem::create_directories(spec.out_dir, ec);
+  if (ec) throw InputError(fmt::format("--out {}: cannot create directory: {}", spec.out_dir.string(), ec.message()));
+  const nlohmann::json environment = bench::capture_environment();
+  bench::ResultFileWriter writer(spec.out_dir / "result.json", environment);
+  bench::ObserverList observers;
+  observers.add(&writer);
+  std::optional<results::ResultsStore> store;
+  std::unique_ptr<bench::TrialStoreWriter> store_writer;
+  if (!o.results_dir.empty()) {
+    store.emplace(results::ResultsStore::open(o.results_dir));
+    store_writer = std::make_unique<bench::TrialStoreWriter>(*store, o.suite_id, o.trial_key, environment);
+    observers.add(store_writer.get());
+  }
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  const bench::TrialOutcome out = bench::run_trial(spec, observers);
+  std::signal(SIGINT, SIG_DFL);
+  if (!log::quiet()) {
+    fmt::print("{}: {} {} {} after {} epoch(s): test accuracy {}, training time {:.1f} s, {:.1f} images/s{}\n",
+               bench::to_string(out.state), spec.framework, spec.model,
+               out.synthetic ? "[synthetic data: accuracy is not CIFAR's]" : "",
+               out.epochs.size(),
+               out.test_accuracy ? fmt::format("{:.2f}%", 100 * *out.test_accuracy) : "n/a",
+               out.training_time_s, out.images_per_s,
+               out.time_to_target_s ? fmt::format(", target reached after {:.1f} s", *out.time_to_target_s) : "");
+    fmt::print("result: {}\n", (spec.out_dir / "result.json").string());
+  }
+  switch (out.state) {
+    case bench::TrialState::completed: return 0;
+    case bench::TrialState::interrupted: return static_cast<int>(ExitStatus::interrupted);
+    default:
+      fmt::print(stderr, "cifarbench: trial {}: {}\n", bench::to_string(out.state), out.error);
+      return static_cast<int>(ExitStatus::failed);
+  }
+}
+
+const CommandRegistration registration{"train", 20, [](CLI::App& app) {
+  auto o = std::make_shared<TrainOptions>();
+  auto* cmd = app.add_subcommand("train", "Train one model with one framework and measure it");
+  cmd->add_option("--framework,-f", o->framework, "framework (see `cifarbench env`)")->capture_default_str();
+  cmd->add_option("--model,-m", o->model, "zoo model (see `cifarbench models`) or a model file")->capture_default_str();
+  cmd->add_option("--recipe", o->recipe_file, "recipe TOML file (docs/recipes.md); flags override it")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--epochs", o->epochs, "epochs")->check(CLI::Range(1, 100000));
+  cmd->add_option("--data", o->data_path, "dataset path: CIFAR binary dir, image folder or archive");
+  cmd->add_option("--dataset", o->dataset, "cifar10, cifar100, cifar100-coarse or synthetic")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "CPU threads for the framework (0: all cores)")->check(CLI::Range(0, 4096));
+  cmd->add_option("--batch-size", o->batch_size, "batch size")->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--lr", o->lr, "peak learning rate")->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--weight-decay", o->weight_decay, "weight decay")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--schedule", o->schedule, "constant, step, cosine or onecycle")
+      ->check(CLI::IsMember({"constant", "step", "cosine", "onecycle"}));
+  cmd->add_option("--target-acc", o->target_acc, "time-to-accuracy target (fraction)")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--eval-every", o->eval_every, "evaluate every N epochs")->check(CLI::Range(1, 100000));
+  cmd->add_option("--seed", o->seed, "seed for weights, data order and augmentation")->capture_default_str();
+  cmd->add_option("--workers", o->workers, "input pipeline threads")->check(CLI::Range(0, 256));
+  cmd->add_option("--device", o->device, "cpu or cuda:N");
+  cmd->add_option("--precision", o->precision, "off, fp16 or bf16 (GPU)")->check(CLI::IsMember({"off", "fp16", "bf16"}));
+  cmd->add_option("--out", o->out_dir, "directory for result.json and checkpoints");
+  cmd->add_flag("--checkpoint", o->checkpoint, "save weights and optimizer state after every epoch");
+  cmd->add_flag("--resume", o->resume, "continue from --out's checkpoint");
+  cmd->add_flag("--no-telemetry", o->no_telemetry, "do not sample CPU/GPU telemetry");
+  cmd->add_option("--telemetry-hz", o->telemetry_hz, "telemetry samples per second")->check(CLI::Range(0.1, 1000.0));
+  cmd->add_flag("--no-download", o->no_download, "never download data");
+  cmd->add_option("--tf-lib", o->tf_lib, "path of the TensorFlow C library");
+  // Suite-child mode, used by `cifarbench run` (hidden from --help).
+  cmd->add_option("--results", o->results_dir, "")->group("");
+  cmd->add_option("--suite-id", o->suite_id, "")->group("");
+  cmd->add_option("--trial-key", o->trial_key, "")->group("");
+  cmd->callback([o] {
+    if (!o->results_dir.empty() && o->trial_key.empty()) {
+      throw InputError("--results needs --suite-id and --trial-key (they are set by `cifarbench run`)");
+    }
+    set_exit_status(run_train(*o));
+  });
+}};
+
+}  // namespace
+}  // namespace cb::cli
