@@ -27,8 +27,9 @@ enum class Op {
   linear,           // out_features, bias; input must be flat (H = W = 1)
   dropout,          // p (identity at evaluation)
   add,              // elementwise sum of two inputs of equal shape (residual)
-  pad_channels,     // zero-pads channels to out_channels (ResNet option-A shortcut): the input's
-                    // channels come first, then out_channels - C zero channels
+  pad_channels,     // zero-pads channels to out_channels (ResNet option-A shortcut): e = out - C
+                    // zero channels, floor(e/2) before the input's and e - floor(e/2) after,
+                    // as F.pad(x, (0,0,0,0,e//2,e-e//2)) in the common CIFAR ResNet LambdaLayer
   subsample,        // takes every stride-th pixel from (0, 0): out = (H - 1) / stride + 1
                     // (option-A shortcut's spatial half)
   scale,            // multiplies by a constant `scale` (e.g. airbench's logit temperature)

@@ -1,0 +1,403 @@
+// The LibTorch backend: a spec built from ATen ops (spec_network.h), PyTorch's SGD and AdamW
+// written out as backend.h defines them, and the CUDA options of a CUDA build of LibTorch.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <c10/core/InferenceMode.h>
+#include <fmt/format.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include <cmath>
+#include <thread>
+
+#include "backends/backend.h"
+#include "backends/torch/spec_network.h"
+#include "core/error.h"
+
+namespace cb::backends {
+namespace torch_backend {
+namespace {
+
+constexpr const char* kDeviceChoices = "'cpu' or 'cuda:N'";
+
+// "cpu" or "cuda:N"; anything else is refused by name.
+at::Device parse_device(const std::string& id) {
+  if (id == "cpu") return at::Device(at::kCPU);
+  if (id.rfind("cuda:", 0) == 0 && id.size() > 5 &&
+      id.find_first_not_of("0123456789", 5) == std::string::npos) {
+    const int index = std::stoi(id.substr(5));
+    if (!torch::cuda::is_available()) {
+      throw Unsupported(fmt::format(
+          "device '{}': this LibTorch ({}) has no CUDA device available; use 'cpu'", id,
+          TORCH_VERSION));
+    }
+    if (index >= static_cast<int>(torch::cuda::device_count())) {
+      throw InputError(fmt::format("device '{}': only {} CUDA device(s) are visible", id,
+                                   torch::cuda::device_count()));
+    }
+    return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  throw InputError(fmt::format("device '{}': expected {}", id, kDeviceChoices));
+}
+
+std::string precision_name(MixedPrecision p) {
+  return p == MixedPrecision::fp16 ? "fp16" : p == MixedPrecision::bf16 ? "bf16" : "off";
+}
+
+// Autocast to the GPU dtype for the scope of a forward pass (torch.autocast("cuda", dtype)).
+class AutocastScope {
+ public:
+  explicit AutocastScope(MixedPrecision precision) : enabled_(precision != MixedPrecision::off) {
+    if (!enabled_) return;
+    at::autocast::set_autocast_gpu_dtype(precision == MixedPrecision::fp16 ? at::kHalf
+                                                                           : at::kBFloat16);
+    at::autocast::set_enabled(true);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    at::autocast::set_enabled(false);
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_;
+};
+
+class TorchTrainer final : public Trainer {
+ public:
+  explicit TorchTrainer(const TrainerConfig& config)
+      : device_(parse_device(config.device)),
+        optimizer_(config.optimizer),
+        precision_(config.precision),
+        channels_last_(config.channels_last),
+        network_(*config.spec, at::TensorOptions().dtype(at::kFloat).device(device_)) {
+    network_.load(*config.initial_weights);
+    if (channels_last_) network_.set_channels_last(true);
+    params_ = network_.trainable();
+    for (const auto& p : params_) {
+      if (optimizer_.kind == OptimizerConfig::Kind::sgd) {
+        momentum_.push_back(at::zeros_like(p).detach());
+      } else {
+        exp_avg_.push_back(at::zeros_like(p).detach());
+        exp_avg_sq_.push_back(at::zeros_like(p).detach());
+      }
+    }
+    if (precision_ == MixedPrecision::fp16) {
+      loss_scale_ = at::full({1}, 65536.0, at::TensorOptions().dtype(at::kFloat).device(device_));
+      growth_tracker_ = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(device_));
+    }
+    num_classes_ = config.spec->num_classes;
+    input_ = config.spec->input;
+  }
+
+  data::Layout input_layout() const override { return data::Layout::nchw; }
+
+  std::int64_t parameter_count() const override { return network_.trainable_count(); }
+
+  StepResult train_step(const data::Batch& batch) override {
+    if (!learning_rate_) {
+      throw CheckFailed("torch trainer: train_step before set_learning_rate");
+    }
+    const auto [x, labels] = to_tensors(batch);
+    at::Tensor logits;
+    {
+      AutocastScope autocast(precision_);
+      logits = network_.forward(x, /*training=*/true);
+    }
+    logits = logits.to(at::kFloat);
+    const at::Tensor loss = at::cross_entropy_loss(logits, labels, {}, at::Reduction::Mean, -100,
+                                                   optimizer_.label_smoothing);
+    for (auto& p : params_) p.mutable_grad().reset();  // set_to_none: no memset, no accumulate
+    bool step_ok = true;
+    if (precision_ == MixedPrecision::fp16) {
+      (loss * loss_scale_).backward();
+      step_ok = unscale_gradients();
+    } else {
+      loss.backward();
+    }
+    if (step_ok) apply_optimizer();
+    StepResult r;
+    {
+      at::NoGradGuard no_grad;
+      r.loss = loss.item<double>();
+      r.accuracy = static_cast<double>(logits.argmax(1).eq(labels).sum().item<std::int64_t>()) /
+                   static_cast<double>(batch.n);
+    }
+    return r;
+  }
+
+  EvalResult evaluate(const data::Batch& batch) override {
+    c10::InferenceMode inference;
+    const auto [x, labels] = to_tensors(batch);
+    at::Tensor logits;
+    {
+      AutocastScope autocast(precision_);
+      logits = network_.forward(x, /*training=*/false);
+    }
+    logits = logits.to(at::kFloat);
+    EvalResult r;
+    r.loss_sum =
+        at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum, -100, 0.0).item<double>();
+    r.correct = logits.argmax(1).eq(labels).sum().item<std::int64_t>();
+    r.count = batch.n;
+    return r;
+  }
+
+  std::vector<float> logits(const data::Batch& batch) override {
+    c10::InferenceMode inference;
+    const auto [x, labels] = to_tensors(batch);
+    at::Tensor out;
+    {
+      AutocastScope autocast(precision_);
+      out = network_.forward(x, /*training=*/false);
+    }
+    out = out.to(at::kCPU, at::kFloat).contiguous();
+    return {out.data_ptr<float>(), out.data_ptr<float>() + out.numel()};
+  }
+
+  void set_learning_rate(double lr) override {
+    if (!std::isfinite(lr) || lr < 0) {
+      throw InputError(fmt::format("learning rate {}: expected a finite value ≥ 0", lr));
+    }
+    learning_rate_ = lr;
+  }
+
+  void sync() override {
+    if (device_.is_cuda()) torch::cuda::synchronize(device_.index());
+  }
+
+  model::Weights export_weights() override { return network_.save(); }
+
+  void import_weights(const model::Weights& weights) override {
+    network_.load(weights);
+  }
+
+  model::Weights export_optimizer_state() override {
+    model::Weights state;
+    auto add = [&](const std::string& name, const at::Tensor& t) {
+      const at::Tensor host = t.detach().to(at::kCPU, at::kFloat).contiguous();
+      model::NamedTensor nt;
+      nt.name = name;
+      nt.trainable = false;
+      nt.tensor.shape.assign(host.sizes().begin(), host.sizes().end());
+      nt.tensor.values.assign(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
+      state.tensors.push_back(std::move(nt));
+    };
+    const auto names = trainable_names();
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      if (optimizer_.kind == OptimizerConfig::Kind::sgd) {
+        add(names[i] + ".momentum_buffer", momentum_[i]);
+      } else {
+        add(names[i] + ".exp_avg", exp_avg_[i]);
+        add(names[i] + ".exp_avg_sq", exp_avg_sq_[i]);
+      }
+    }
+    add("optimizer.step", at::full({1}, static_cast<double>(step_), at::kFloat));
+    if (loss_scale_.defined()) add("optimizer.loss_scale", loss_scale_);
+    return state;
+  }
+
+  void import_optimizer_state(const model::Weights& state) override {
+    at::NoGradGuard no_grad;
+    auto load = [&](const std::string& name, at::Tensor& into) {
+      const model::NamedTensor* t = state.find(name);
+      if (!t) throw InputError(fmt::format("optimizer state: tensor '{}' is missing", name));
+      if (at::IntArrayRef(t->tensor.shape) != into.sizes() ||
+          static_cast<std::int64_t>(t->tensor.values.size()) != into.numel()) {
+        throw InputError(fmt::format("optimizer state: tensor '{}' has the wrong shape", name));
+      }
+      into.copy_(at::from_blob(const_cast<float*>(t->tensor.values.data()), t->tensor.shape,
+                               at::TensorOptions().dtype(at::kFloat)));
+    };
+    const auto names = trainable_names();
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      if (optimizer_.kind == OptimizerConfig::Kind::sgd) {
+        load(names[i] + ".momentum_buffer", momentum_[i]);
+      } else {
+        load(names[i] + ".exp_avg", exp_avg_[i]);
+        load(names[i] + ".exp_avg_sq", exp_avg_sq_[i]);
+      }
+    }
+    at::Tensor step = at::zeros({1}, at::kFloat);
+    load("optimizer.step", step);
+    step_ = static_cast<std::int64_t>(step.item<float>());
+    if (loss_scale_.defined() && state.find("optimizer.loss_scale")) {
+      load("optimizer.loss_scale", loss_scale_);
+    }
+  }
+
+ private:
+  std::vector<std::string> trainable_names() const {
+    std::vector<std::string> names;
+    for (const auto& t : network_.tensors()) {
+      if (t.trainable) names.push_back(t.name);
+    }
+    return names;
+  }
+
+  // Checks the batch against the spec and wraps it (no copy on CPU).
+  std::pair<at::Tensor, at::Tensor> to_tensors(const data::Batch& batch) const {
+    if (batch.precision != data::Precision::float32) {
+      throw InputError("torch backend: batches must be float32 (normalized by the harness)");
+    }
+    if (batch.layout != data::Layout::nchw) {
+      throw InputError("torch backend: batches must be NCHW (input_layout() says so)");
+    }
+    if (batch.n <= 0 || batch.c != input_.c || batch.h != input_.h || batch.w != input_.w) {
+      throw InputError(fmt::format("torch backend: batch of {}×{}×{}×{} does not match the "
+                                   "model input {}×{}×{}",
+                                   batch.n, batch.c, batch.h, batch.w, input_.c, input_.h,
+                                   input_.w));
+    }
+    if (static_cast<std::int64_t>(batch.data.size()) != batch.numel() ||
+        static_cast<int>(batch.labels.size()) != batch.n) {
+      throw InputError("torch backend: batch data or labels do not match n×c×h×w");
+    }
+    for (const auto label : batch.labels) {
+      if (label < 0 || label >= num_classes_) {
+        throw InputError(fmt::format("torch backend: label {} outside [0, {})", label,
+                                     num_classes_));
+      }
+    }
+    at::Tensor x = at::from_blob(const_cast<float*>(batch.data.data()),
+                                 {batch.n, batch.c, batch.h, batch.w}, at::kFloat);
+    at::Tensor y = at::from_blob(const_cast<std::int64_t*>(batch.labels.data()), {batch.n},
+                                 at::kLong);
+    if (device_.is_cuda()) {
+      x = x.to(device_);
+      y = y.to(device_);
+    }
+    if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    return {x, y};
+  }
+
+  // GradScaler's unscale-and-update: false when a gradient overflowed (the step is skipped).
+  bool unscale_gradients() {
+    std::vector<at::Tensor> grads;
+    for (auto& p : params_) {
+      if (p.grad().defined()) grads.push_back(p.grad());
+    }
+    at::Tensor found_inf = at::zeros({1}, loss_scale_.options());
+    at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf, loss_scale_.reciprocal());
+    at::_amp_update_scale_(loss_scale_, growth_tracker_, found_inf, 2.0, 0.5, 2000);
+    return found_inf.item<float>() == 0.0f;
+  }
+
+  // The update rules of backend.h's OptimizerConfig, op for op as PyTorch 1.13 runs them.
+  void apply_optimizer() {
+    at::NoGradGuard no_grad;
+    const double lr = *learning_rate_;
+    const double wd = optimizer_.weight_decay;
+    ++step_;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      at::Tensor& p = params_[i];
+      at::Tensor g = p.grad();
+      if (!g.defined()) continue;
+      if (optimizer_.kind == OptimizerConfig::Kind::sgd) {
+        if (wd != 0) g = g.add(p, wd);
+        if (optimizer_.momentum != 0) {
+          momentum_[i].mul_(optimizer_.momentum).add_(g);
+          g = optimizer_.nesterov ? g.add(momentum_[i], optimizer_.momentum) : momentum_[i];
+        }
+        p.add_(g, -lr);
+      } else {
+        p.mul_(1 - lr * wd);
+        exp_avg_[i].mul_(optimizer_.beta1).add_(g, 1 - optimizer_.beta1);
+        exp_avg_sq_[i].mul_(optimizer_.beta2).addcmul_(g, g, 1 - optimizer_.beta2);
+        const double step = static_cast<double>(step_);
+        const double correction1 = 1 - std::pow(optimizer_.beta1, step);
+        const double correction2 = 1 - std::pow(optimizer_.beta2, step);
+        const at::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(correction2)).add_(optimizer_.eps);
+        p.addcdiv_(exp_avg_[i], denom, -lr / correction1);
+      }
+    }
+  }
+
+  at::Device device_;
+  OptimizerConfig optimizer_;
+  MixedPrecision precision_;
+  bool channels_last_;
+  SpecNetwork network_;
+  std::vector<at::Tensor> params_;
+  std::vector<at::Tensor> momentum_, exp_avg_, exp_avg_sq_;
+  std::int64_t step_ = 0;
+  std::optional<double> learning_rate_;
+  at::Tensor loss_scale_, growth_tracker_;  // fp16 only
+  int num_classes_ = 0;
+  model::Shape input_;
+};
+
+// Refuses what this build or machine cannot do, naming the option, before anything is built.
+void check_config(const TrainerConfig& config) {
+  if (!config.spec) throw InputError("torch backend: no model spec given");
+  if (!config.initial_weights) throw InputError("torch backend: no initial weights given");
+  if (config.threads < 0) {
+    throw InputError(fmt::format("--threads {}: expected 0 (all cores) or more", config.threads));
+  }
+  const auto& o = config.optimizer;
+  if (o.momentum < 0 || o.weight_decay < 0 || o.label_smoothing < 0 || o.label_smoothing >= 1) {
+    throw InputError("optimizer: momentum and weight decay must be ≥ 0, label smoothing in [0, 1)");
+  }
+  if (o.kind == OptimizerConfig::Kind::sgd && o.nesterov && o.momentum == 0) {
+    throw InputError("optimizer: Nesterov momentum needs momentum > 0");
+  }
+  if (o.kind == OptimizerConfig::Kind::adamw &&
+      (o.beta1 < 0 || o.beta1 >= 1 || o.beta2 < 0 || o.beta2 >= 1 || o.eps <= 0)) {
+    throw InputError("optimizer: AdamW needs beta1 and beta2 in [0, 1) and eps > 0");
+  }
+  const bool cuda = config.device.rfind("cuda", 0) == 0;
+  if (config.precision != MixedPrecision::off && !cuda) {
+    throw Unsupported(fmt::format("--precision {}: mixed precision needs a CUDA device; this "
+                                  "trainer is on '{}'",
+                                  precision_name(config.precision), config.device));
+  }
+  if (config.autotune && !cuda) {
+    throw Unsupported(fmt::format("--autotune: cuDNN autotuning needs a CUDA device; this "
+                                  "trainer is on '{}'",
+                                  config.device));
+  }
+  if (config.xla) throw Unsupported("--xla: XLA is TensorFlow's compiler; the torch backend has none");
+}
+
+class TorchBackend final : public Backend {
+ public:
+  BackendInfo info() const override {
+    BackendInfo info;
+    info.name = "torch";
+    info.version = TORCH_VERSION;
+    info.available = true;
+    info.devices.push_back(
+        {"cpu", fmt::format("CPU ({} hardware threads)", std::thread::hardware_concurrency())});
+    if (torch::cuda::is_available()) {
+      for (std::size_t i = 0; i < torch::cuda::device_count(); ++i) {
+        info.devices.push_back({fmt::format("cuda:{}", i), fmt::format("CUDA device {}", i)});
+      }
+    }
+    return info;
+  }
+
+  std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const override {
+    check_config(config);
+    const int threads = config.threads > 0
+                            ? config.threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(threads);  // process-wide; Debian's LibTorch starts with one thread
+    at::globalContext().setDeterministicAlgorithms(config.deterministic, /*warn_only=*/false);
+    at::globalContext().setDeterministicCuDNN(config.deterministic);
+    at::globalContext().setBenchmarkCuDNN(config.autotune);
+    return std::make_unique<TorchTrainer>(config);
+  }
+};
+
+}  // namespace
+}  // namespace torch_backend
+
+std::unique_ptr<Backend> make_torch_backend() {
+  return std::make_unique<torch_backend::TorchBackend>();
+}
+
+}  // namespace cb::backends
