@@ -1,0 +1,117 @@
+// Data resolution: --data, then CIFARBENCH_DATA, then the cache, then (not here) a download.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "core/error.h"
+#include "data/resolve.h"
+#include "fixtures.h"
+
+namespace cb {
+namespace {
+using testing::TempDir;
+
+// Sets or clears an environment variable for one test, restoring it afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value.empty())
+      unsetenv(name);
+    else
+      setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      setenv(name_, old_->c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+data::DataRequest offline() {
+  data::DataRequest r;
+  r.allow_download = false;
+  return r;
+}
+
+TEST(Resolve, DataFlagWinsOverTheEnvironment) {
+  TempDir a, b;
+  testing::write_cifar10_dir(a.path(), 1, 1);
+  testing::write_cifar10_dir(b.path(), 2, 2);
+  ScopedEnv env("CIFARBENCH_DATA", b.path().string());
+  auto r = offline();
+  r.path = a.path().string();
+  EXPECT_EQ(data::resolve_dataset(r).train.count, 5);
+}
+
+TEST(Resolve, EnvironmentIsUsedWithoutTheFlag) {
+  TempDir b;
+  testing::write_cifar10_dir(b.path(), 2, 2);
+  ScopedEnv env("CIFARBENCH_DATA", b.path().string());
+  EXPECT_EQ(data::resolve_dataset(offline()).train.count, 10);
+}
+
+TEST(Resolve, CacheIsUsedWhenNothingElseIsGiven) {
+  TempDir cache;
+  testing::write_cifar10_dir(cache / "cifarbench/cifar-10-batches-bin", 3, 1);
+  ScopedEnv env("CIFARBENCH_DATA", "");
+  ScopedEnv xdg("XDG_CACHE_HOME", cache.path().string());
+  EXPECT_EQ(data::resolve_dataset(offline()).train.count, 15);
+}
+
+TEST(Resolve, NoDataAnywhereListsEveryWayToProvideIt) {
+  TempDir cache;
+  ScopedEnv env("CIFARBENCH_DATA", "");
+  ScopedEnv xdg("XDG_CACHE_HOME", cache.path().string());
+  try {
+    data::resolve_dataset(offline());
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    for (const char* way : {"--data PATH", "CIFARBENCH_DATA=PATH", "data download", "data import",
+                            "--dataset synthetic"}) {
+      EXPECT_NE(m.find(way), std::string::npos) << way << "\n" << m;
+    }
+  }
+}
+
+TEST(Resolve, MissingDataPathIsNamedWithTheFlag) {
+  auto r = offline();
+  r.path = "/no/such/place";
+  try {
+    data::resolve_dataset(r);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--data /no/such/place"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Resolve, SyntheticNeedsNoFiles) {
+  auto r = offline();
+  r.dataset = "synthetic";
+  r.synthetic.train_count = 20;
+  r.synthetic.test_count = 10;
+  const auto ds = data::resolve_dataset(r);
+  EXPECT_TRUE(ds.synthetic);
+  EXPECT_EQ(ds.name, "synthetic");
+}
+
+TEST(Resolve, FolderHoldingOnlyTheExtractedCifarFolderLoadsIt) {
+  TempDir dir;
+  testing::write_cifar10_dir(dir / "cifar-10-batches-bin", 1, 1);
+  EXPECT_EQ(data::load_dataset_at(dir.path(), offline()).name, "cifar10");
+}
+
+TEST(Resolve, UnknownDatasetNameIsRefused) {
+  auto r = offline();
+  r.dataset = "imagenet";
+  EXPECT_THROW(data::resolve_dataset(r), InputError);
+}
+
+}  // namespace
+}  // namespace cb
