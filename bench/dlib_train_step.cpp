@@ -43,7 +43,8 @@ int run(int argc, char** argv) {
     b.w = spec.input.w;
     b.data.resize(static_cast<std::size_t>(b.numel()));
     for (auto& v : b.data) v = static_cast<float>(rng.normal());
-    for (int i = 0; i < batch_size; ++i) b.labels.push_back(static_cast<std::int64_t>(rng.below(10)));
+    for (int i = 0; i < batch_size; ++i)
+      b.labels.push_back(static_cast<std::int64_t>(rng.below(10)));
   }
 
   for (const char* framework : {"dlib", "torch"}) {

@@ -49,7 +49,10 @@ cb::data::Batch make_batch(const cb::data::Dataset& d, const cb::data::Split& sp
 }
 
 int run(int argc, char** argv) {
-  if (argc < 2) throw cb::InputError("usage: bench_dlib_vs_torch_real_data ARCHIVE [model] [steps] [batch] [threads] [test_images]");
+  if (argc < 2)
+    throw cb::InputError(
+        "usage: bench_dlib_vs_torch_real_data ARCHIVE [model] [steps] [batch] [threads] "
+        "[test_images]");
   const std::string model = argc > 2 ? argv[2] : "simple-cnn";
   const int steps = arg(argc, argv, 3, 100);
   const int batch_size = arg(argc, argv, 4, 128);
@@ -97,10 +100,11 @@ int run(int argc, char** argv) {
       total.count += r.count;
       total.loss_sum += r.loss_sum;
     }
-    fmt::print("{} {}: {} steps of {} ({:.1f} images/s training), last train loss {:.3f}; test "
-               "accuracy {:.2f} % on {} images, test loss {:.3f}\n",
-               framework, model, steps, batch_size, steps * batch_size / seconds, last_loss,
-               100.0 * total.correct / total.count, total.count, total.loss_sum / total.count);
+    fmt::print(
+        "{} {}: {} steps of {} ({:.1f} images/s training), last train loss {:.3f}; test "
+        "accuracy {:.2f} % on {} images, test loss {:.3f}\n",
+        framework, model, steps, batch_size, steps * batch_size / seconds, last_loss,
+        100.0 * total.correct / total.count, total.count, total.loss_sum / total.count);
   }
   return 0;
 }

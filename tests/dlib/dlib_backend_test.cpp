@@ -137,7 +137,8 @@ TEST(DlibBackend, KeepsTheLinearLayersOutputOrderThroughTheTranspose) {
   auto weights = f.weights;
   auto* w = weights.find("linear.weight");
   ASSERT_NE(w, nullptr);
-  for (std::size_t i = 0; i < w->tensor.values.size(); ++i) w->tensor.values[i] = static_cast<float>(i);
+  for (std::size_t i = 0; i < w->tensor.values.size(); ++i)
+    w->tensor.values[i] = static_cast<float>(i);
   f.trainer->import_weights(weights);
   EXPECT_EQ(f.trainer->export_weights().find("linear.weight")->tensor.values, w->tensor.values);
 }

@@ -43,9 +43,10 @@ const NetworkType* find_type(const model::ModelSpec& spec, std::string& why_not)
   for (const auto& t : dlib_backend::network_types()) {
     if (!dlib_backend::signature_difference(wanted, t.signature(), t.zoo_name)) return &t;
   }
-  why_not = fmt::format("dlib has no compile-time network type for {} in this build (dlib "
-                        "networks are C++ types; this build has {})",
-                        spec.name, type_names());
+  why_not = fmt::format(
+      "dlib has no compile-time network type for {} in this build (dlib "
+      "networks are C++ types; this build has {})",
+      spec.name, type_names());
   return nullptr;
 }
 
@@ -54,8 +55,8 @@ class DlibBackend final : public Backend {
   BackendInfo info() const override {
     BackendInfo info;
     info.name = "dlib";
-    info.version = fmt::format("{}.{}.{}", DLIB_MAJOR_VERSION, DLIB_MINOR_VERSION,
-                               DLIB_PATCH_VERSION);
+    info.version =
+        fmt::format("{}.{}.{}", DLIB_MAJOR_VERSION, DLIB_MINOR_VERSION, DLIB_PATCH_VERSION);
     info.available = true;
     info.devices.push_back(
         {"cpu", fmt::format("CPU: dlib's own kernels, BLAS {}", dlib_backend::blas_description())});
@@ -73,12 +74,14 @@ class DlibBackend final : public Backend {
       throw InputError("dlib: a trainer needs a model spec and its initial weights");
     }
     if (config.device != "cpu") {
-      throw InputError(fmt::format("dlib: device '{}' is not available; this build of dlib runs "
-                                   "on: cpu (it was built without CUDA)", config.device));
+      throw InputError(
+          fmt::format("dlib: device '{}' is not available; this build of dlib runs "
+                      "on: cpu (it was built without CUDA)",
+                      config.device));
     }
     if (config.threads < 0) {
-      throw InputError(fmt::format("dlib: threads = {}: expected 0 (every core) or more",
-                                   config.threads));
+      throw InputError(
+          fmt::format("dlib: threads = {}: expected 0 (every core) or more", config.threads));
     }
     if (config.precision != MixedPrecision::off) {
       throw Unsupported("dlib: mixed precision is not available (dlib computes in float32 only)");

@@ -38,8 +38,10 @@ void take_batch_statistics(dlib::bn_<Mode>& bn, std::vector<float>& mean, std::v
   double lr_mult = 0, wd_mult = 0, bias_lr_mult = 0, bias_wd_mult = 0, eps = 0;
   dlib::deserialize(version, in);
   if (version != "bn_con2" && version != "bn_fc2") {
-    throw CheckFailed(fmt::format("dlib's bn_ serializes as '{}', not bn_con2/bn_fc2: this dlib "
-                                  "version is not the one the backend was written for", version));
+    throw CheckFailed(
+        fmt::format("dlib's bn_ serializes as '{}', not bn_con2/bn_fc2: this dlib "
+                    "version is not the one the backend was written for",
+                    version));
   }
   dlib::deserialize(params, in);
   dlib::deserialize(gamma, in);
@@ -81,12 +83,12 @@ void take_batch_statistics(dlib::bn_<Mode>& bn, std::vector<float>& mean, std::v
 
 // One layer with parameters, in forward order, as the trainer sees it.
 struct ParameterLayer {
-  model::Op op = model::Op::input;           // conv2d, batch_norm or linear
-  dlib::tensor* params = nullptr;            // the layer's single parameter tensor
-  const dlib::tensor* gradient = nullptr;    // its gradient after back-propagation
-  std::function<void(bool)> configure_bias;  // conv2d, linear: before setup
+  model::Op op = model::Op::input;             // conv2d, batch_norm or linear
+  dlib::tensor* params = nullptr;              // the layer's single parameter tensor
+  const dlib::tensor* gradient = nullptr;      // its gradient after back-propagation
+  std::function<void(bool)> configure_bias;    // conv2d, linear: before setup
   std::function<void(int)> configure_outputs;  // linear: before setup
-  std::function<void(double)> configure_eps;    // batch_norm: before setup
+  std::function<void(double)> configure_eps;   // batch_norm: before setup
   // batch_norm: the last training batch's statistics (mean, unbiased variance).
   std::function<void(std::vector<float>&, std::vector<float>&)> batch_statistics;
 };
@@ -163,7 +165,8 @@ class NetworkWalker {
   void inspect(dlib::max_pool_<NR, NC, SY, SX, PY, PX>&, const dlib::tensor&) {
     static_assert(NR == NC && SY == SX && PY == PX, "square pools only");
     if (NR == 1 && PY == 0) {
-      out_->signature.push_back({Op::subsample, 0, 0, SY, 0});  // a 1x1 max pool picks every SY-th pixel
+      out_->signature.push_back(
+          {Op::subsample, 0, 0, SY, 0});  // a 1x1 max pool picks every SY-th pixel
     } else {
       out_->signature.push_back({Op::max_pool, 0, NR, SY, PY});
     }
@@ -174,8 +177,9 @@ class NetworkWalker {
     if (NR == 0) {
       out_->signature.push_back({Op::global_avg_pool});
     } else {
-      static_assert(NR == 0 || PY == 0, "dlib's padded average excludes the padding; the spec's "
-                                        "avg_pool counts it (count_include_pad)");
+      static_assert(NR == 0 || PY == 0,
+                    "dlib's padded average excludes the padding; the spec's "
+                    "avg_pool counts it (count_include_pad)");
       out_->signature.push_back({Op::avg_pool, 0, NR, SY, PY});
     }
   }
@@ -274,8 +278,9 @@ class DlibTrainer final : public Trainer, private TrainerCore {
   StepResult train_step(const data::Batch& batch) override {
     check_batch(batch, "train_step");
     if (batch.n < 2) {
-      throw Unsupported("dlib's bn_ computes batch statistics only for batches of 2 or more "
-                        "images; train_step got 1");
+      throw Unsupported(
+          "dlib's bn_ computes batch statistics only for batches of 2 or more "
+          "images; train_step got 1");
     }
     set_blas_threads(threads_);
     copy_input(batch);

@@ -73,8 +73,8 @@ void TrainerCore::check_batch(const data::Batch& batch, const char* what) const 
   }
   for (auto label : batch.labels) {
     if (label < 0 || label >= spec_.num_classes) {
-      throw InputError(fmt::format("dlib {}: label {} outside [0, {})", what, label,
-                                   spec_.num_classes));
+      throw InputError(
+          fmt::format("dlib {}: label {} outside [0, {})", what, label, spec_.num_classes));
     }
   }
 }
@@ -93,8 +93,10 @@ void TrainerCore::configure_layers() {
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     const auto& layer = *spec_layers_[i].layer;
     if (parameters_[i].op != layer.op) {
-      throw CheckFailed(fmt::format("dlib {} type: parameter layer {} does not match spec layer "
-                                    "'{}'", type_name_, i, layer.name));
+      throw CheckFailed(
+          fmt::format("dlib {} type: parameter layer {} does not match spec layer "
+                      "'{}'",
+                      type_name_, i, layer.name));
     }
     if (parameters_[i].configure_bias) parameters_[i].configure_bias(layer.bias);
     if (parameters_[i].configure_eps) parameters_[i].configure_eps(layer.eps);
@@ -152,7 +154,8 @@ void TrainerCore::load(const model::Weights& weights) {
       }
       case Op::linear: {
         const std::int64_t out = layer.out_features;
-        const std::int64_t in = (static_cast<std::int64_t>(params.size()) - (layer.bias ? out : 0)) / out;
+        const std::int64_t in =
+            (static_cast<std::int64_t>(params.size()) - (layer.bias ? out : 0)) / out;
         const auto& w = tensor_of(weights, layer.name + ".weight", {out, in});
         for (std::int64_t o = 0; o < out; ++o) {
           for (std::int64_t j = 0; j < in; ++j) dst[j * out + o] = w.values[o * in + j];
@@ -191,8 +194,8 @@ model::Weights TrainerCore::save() const {
                                     {layer.out_channels, in, layer.kernel, layer.kernel},
                                     {src, src + (total - bias)}));
         if (layer.bias) {
-          out.tensors.push_back(
-              named(layer.name + ".bias", true, {layer.out_channels}, {src + total - bias, src + total}));
+          out.tensors.push_back(named(layer.name + ".bias", true, {layer.out_channels},
+                                      {src + total - bias, src + total}));
         }
         break;
       }
@@ -200,8 +203,10 @@ model::Weights TrainerCore::save() const {
         const std::int64_t c = total / 2;
         out.tensors.push_back(named(layer.name + ".weight", true, {c}, {src, src + c}));
         out.tensors.push_back(named(layer.name + ".bias", true, {c}, {src + c, src + 2 * c}));
-        out.tensors.push_back(named(layer.name + ".running_mean", false, {c}, spec_layer.running_mean));
-        out.tensors.push_back(named(layer.name + ".running_var", false, {c}, spec_layer.running_var));
+        out.tensors.push_back(
+            named(layer.name + ".running_mean", false, {c}, spec_layer.running_mean));
+        out.tensors.push_back(
+            named(layer.name + ".running_var", false, {c}, spec_layer.running_var));
         break;
       }
       case Op::linear: {
@@ -213,7 +218,8 @@ model::Weights TrainerCore::save() const {
         }
         out.tensors.push_back(named(layer.name + ".weight", true, {o, in}, std::move(w)));
         if (layer.bias) {
-          out.tensors.push_back(named(layer.name + ".bias", true, {o}, {src + o * in, src + total}));
+          out.tensors.push_back(
+              named(layer.name + ".bias", true, {o}, {src + o * in, src + total}));
         }
         break;
       }
@@ -263,8 +269,8 @@ void TrainerCore::fold_batch_norm(const std::vector<dlib::affine_*>& affine) con
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     if (parameters_[i].op != Op::batch_norm) continue;
     if (next >= affine.size()) {
-      throw CheckFailed(fmt::format("dlib {} inference type has fewer affine_ layers than bn_",
-                                    type_name_));
+      throw CheckFailed(
+          fmt::format("dlib {} inference type has fewer affine_ layers than bn_", type_name_));
     }
     const auto& s = spec_layers_[i];
     const float* bn = parameters_[i].params->host();
@@ -273,8 +279,10 @@ void TrainerCore::fold_batch_norm(const std::vector<dlib::affine_*>& affine) con
     ++next;
     const std::size_t c = s.running_mean.size();
     if (gamma.size() != c || beta.size() != c) {
-      throw CheckFailed(fmt::format("dlib {} inference type: affine_ layer of {} channels where the "
-                                    "spec's '{}' has {}", type_name_, gamma.size(), s.layer->name, c));
+      throw CheckFailed(
+          fmt::format("dlib {} inference type: affine_ layer of {} channels where the "
+                      "spec's '{}' has {}",
+                      type_name_, gamma.size(), s.layer->name, c));
     }
     float* scale_out = gamma.host();
     float* shift_out = beta.host();

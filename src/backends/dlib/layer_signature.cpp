@@ -10,21 +10,36 @@ using model::Op;
 
 std::string op_label(Op op) {
   switch (op) {
-    case Op::input: return "input";
-    case Op::conv2d: return "conv2d";
-    case Op::batch_norm: return "batch_norm";
-    case Op::relu: return "relu";
-    case Op::max_pool: return "max_pool";
-    case Op::avg_pool: return "avg_pool";
-    case Op::global_avg_pool: return "global_avg_pool";
-    case Op::flatten: return "flatten";
-    case Op::linear: return "linear";
-    case Op::dropout: return "dropout";
-    case Op::add: return "add";
-    case Op::pad_channels: return "pad_channels";
-    case Op::subsample: return "subsample";
-    case Op::scale: return "scale";
-    case Op::gelu: return "gelu";
+    case Op::input:
+      return "input";
+    case Op::conv2d:
+      return "conv2d";
+    case Op::batch_norm:
+      return "batch_norm";
+    case Op::relu:
+      return "relu";
+    case Op::max_pool:
+      return "max_pool";
+    case Op::avg_pool:
+      return "avg_pool";
+    case Op::global_avg_pool:
+      return "global_avg_pool";
+    case Op::flatten:
+      return "flatten";
+    case Op::linear:
+      return "linear";
+    case Op::dropout:
+      return "dropout";
+    case Op::add:
+      return "add";
+    case Op::pad_channels:
+      return "pad_channels";
+    case Op::subsample:
+      return "subsample";
+    case Op::scale:
+      return "scale";
+    case Op::gelu:
+      return "gelu";
   }
   return "unknown";
 }
@@ -39,8 +54,10 @@ std::string describe(const LayerSignature& l) {
     case Op::avg_pool:
       return fmt::format("{}({}x{}, stride {}, padding {})", op_label(l.op), l.kernel, l.kernel,
                          l.stride, l.padding);
-    case Op::subsample: return fmt::format("subsample(stride {})", l.stride);
-    default: return op_label(l.op);
+    case Op::subsample:
+      return fmt::format("subsample(stride {})", l.stride);
+    default:
+      return op_label(l.op);
   }
 }
 
@@ -104,10 +121,11 @@ std::optional<std::string> signature_difference(const std::vector<LayerSignature
   if (spec.size() != network.size()) {
     const bool spec_longer = spec.size() > network.size();
     const auto& extra = spec_longer ? spec[common] : network[common];
-    return fmt::format("the spec has {} computational layers but dlib's {} type has {}; the first "
-                       "unmatched is {} in the {}",
-                       spec.size(), type_name, network.size(), describe(extra),
-                       spec_longer ? "spec" : "dlib type");
+    return fmt::format(
+        "the spec has {} computational layers but dlib's {} type has {}; the first "
+        "unmatched is {} in the {}",
+        spec.size(), type_name, network.size(), describe(extra),
+        spec_longer ? "spec" : "dlib type");
   }
   return std::nullopt;
 }

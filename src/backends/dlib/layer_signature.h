@@ -1,8 +1,9 @@
 // What a compile-time dlib network type must agree on with a model spec: the sequence of
 // computational layers in forward order, each with its op and the attributes a dlib type fixes
 // at compile time (filters, kernel, stride, padding). What dlib takes at run time (bias on or
-// off, linear outputs, batch-norm eps and momentum) is configured from the spec instead. Framework-free: the spec side is
-// computed here, the dlib side by walking a network (dlib_network.h).
+// off, linear outputs, batch-norm eps and momentum) is configured from the spec instead.
+// Framework-free: the spec side is computed here, the dlib side by walking a network
+// (dlib_network.h).
 #pragma once
 
 #include <optional>

@@ -9,10 +9,16 @@ namespace {
 using namespace blocks;
 
 template <template <typename> class BN>
-using resnet20 = classifier<
-    residual<BN, 64, residual<BN, 64, residual_down<BN, 64,
-    residual<BN, 32, residual<BN, 32, residual_down<BN, 32,
-    residual_x3<BN, 16, conv_bn_relu<BN, 16, input>>>>>>>>>;
+using resnet20 = classifier<residual<
+    BN, 64,
+    residual<
+        BN, 64,
+        residual_down<
+            BN, 64,
+            residual<BN, 32,
+                     residual<BN, 32,
+                              residual_down<BN, 32,
+                                            residual_x3<BN, 16, conv_bn_relu<BN, 16, input>>>>>>>>>;
 }  // namespace
 
 NetworkType resnet20_network() {

@@ -16,11 +16,12 @@ using simple_cnn = classifier<stage<BN, 128, stage<BN, 64, stage<BN, 32, input>>
 }  // namespace
 
 NetworkType simple_cnn_network() {
-  return {"simple-cnn", &signature_of<simple_cnn<dlib::bn_con>>,
-          [](const TrainerConfig& config) -> std::unique_ptr<Trainer> {
-            return std::make_unique<DlibTrainer<simple_cnn<dlib::bn_con>, simple_cnn<dlib::affine>>>(
-                config, "simple-cnn");
-          }};
+  return {
+      "simple-cnn", &signature_of<simple_cnn<dlib::bn_con>>,
+      [](const TrainerConfig& config) -> std::unique_ptr<Trainer> {
+        return std::make_unique<DlibTrainer<simple_cnn<dlib::bn_con>, simple_cnn<dlib::affine>>>(
+            config, "simple-cnn");
+      }};
 }
 
 }  // namespace cb::backends::dlib_backend

@@ -12,12 +12,14 @@ template <template <typename> class BN, long N, typename SUBNET>
 using double_conv = conv_bn_relu<BN, N, conv_bn_relu<BN, N, SUBNET>>;
 
 template <template <typename> class BN>
-using vgg11_bn = dlib::fc<10,
-    max_pool2<double_conv<BN, 512,
-    max_pool2<double_conv<BN, 512,
-    max_pool2<double_conv<BN, 256,
-    max_pool2<conv_bn_relu<BN, 128,
-    max_pool2<conv_bn_relu<BN, 64, input>>>>>>>>>>>;
+using vgg11_bn = dlib::fc<
+    10, max_pool2<double_conv<
+            BN, 512,
+            max_pool2<double_conv<
+                BN, 512,
+                max_pool2<double_conv<
+                    BN, 256,
+                    max_pool2<conv_bn_relu<BN, 128, max_pool2<conv_bn_relu<BN, 64, input>>>>>>>>>>>;
 }  // namespace
 
 NetworkType vgg11_bn_network() {

@@ -22,15 +22,16 @@ using max_pool2 = dlib::max_pool<2, 2, 2, 2, SUBNET>;  // 2×2, stride 2, paddin
 
 // He et al.'s basic block with an identity shortcut: conv-BN-ReLU-conv-BN, add, ReLU.
 template <template <typename> class BN, long N, typename SUBNET>
-using residual = dlib::relu<dlib::add_prev1<
-    BN<conv3<N, 1, dlib::relu<BN<conv3<N, 1, dlib::tag1<SUBNET>>>>>>>>;
+using residual =
+    dlib::relu<dlib::add_prev1<BN<conv3<N, 1, dlib::relu<BN<conv3<N, 1, dlib::tag1<SUBNET>>>>>>>>;
 
 // The downsampling basic block with He et al.'s option-A shortcut, in the spec's order (main
 // path, then the shortcut): a 1×1 max pool of stride 2 is the spec's subsample, and add_prev_
 // zero-pads the shortcut's missing channels after its own, which is the spec's pad_channels.
 template <template <typename> class BN, long N, typename SUBNET>
-using residual_down = dlib::relu<dlib::add_prev2<dlib::max_pool<1, 1, 2, 2, dlib::skip1<dlib::tag2<
-    BN<conv3<N, 1, dlib::relu<BN<conv3<N, 2, dlib::tag1<SUBNET>>>>>>>>>>>;
+using residual_down = dlib::relu<dlib::add_prev2<dlib::max_pool<
+    1, 1, 2, 2,
+    dlib::skip1<dlib::tag2<BN<conv3<N, 1, dlib::relu<BN<conv3<N, 2, dlib::tag1<SUBNET>>>>>>>>>>>;
 
 template <template <typename> class BN, long N, typename SUBNET>
 using residual_x3 = residual<BN, N, residual<BN, N, residual<BN, N, SUBNET>>>;

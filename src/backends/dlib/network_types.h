@@ -12,8 +12,8 @@
 namespace cb::backends::dlib_backend {
 
 struct NetworkType {
-  std::string zoo_name;                                // the zoo model it reproduces
-  std::vector<LayerSignature> (*signature)();          // its layers, in forward order
+  std::string zoo_name;                                             // the zoo model it reproduces
+  std::vector<LayerSignature> (*signature)();                       // its layers, in forward order
   std::unique_ptr<Trainer> (*create)(const TrainerConfig& config);  // spec already checked
 };
 
