@@ -3,10 +3,21 @@
 // (the default recipe: momentum 0.9, Nesterov, weight decay 5e-4) leaves the same parameters
 // and batch-norm buffers. A backend that becomes available (TensorFlow) is held to it too.
 //
-// Agreement criterion, per tensor: max_i |a_i − b_i| / max(max_i |b_i|, 1e-6) ≤ 1e-4, where b is
-// the first backend of the pair (registration order) and a the second. Scaling by the tensor's
-// largest magnitude rather than element by element keeps near-zero entries (a logit of 1e-7, a
-// weight that happens to be tiny) from demanding more than float32 convolutions can agree on.
+// Agreement criteria, where b is the first backend of the pair (registration order), a the second:
+// - logits: max_i |a_i − b_i| / max(max_i |b_i|, 1e-6) ≤ 1e-4 (the criterion);
+// - after one SGD step (lr 0.1, momentum 0.9, Nesterov, weight decay 5e-4):
+//   - the loss to 1e-4, and batch-norm running statistics (forward pass only) to 1e-4 of the
+//     largest magnitude in their layer;
+//   - the whole step (w_after − w_before over all trainable tensors) to 1e-2 in relative L2
+//     norm. Parameters are NOT held to the per-tensor 1e-4, on evidence: float32 rounding differs
+// between frameworks, and a ReLU whose input lies within ~1e-7 of zero then switches on in one
+// and off in the other. With a random batch some input is that close in most nets; the
+// gradient of that one element changes, so one batch-norm channel's parameters differ by a
+// few percent of their update and the difference spreads to every layer below it (seen for
+// simple-cnn: 1 of bn3's 64 channels, then conv3, conv2, conv1; the layers above agree to
+// ~1e-6). Measured whole-step differences: 0.29 % (simple-cnn), 0.31 % (resnet20), 0.83 %
+// (resnet56), 0.55 % (vgg11-bn). A wrong momentum or Nesterov rule moves the step by tens of
+// percent; the weight-decay rule is checked on its own in tests/dlib and tests/torch.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,7 +34,27 @@ namespace cb::backends {
 namespace {
 
 constexpr double kTolerance = 1e-4;
+constexpr double kUpdateTolerance = 1e-2;     // relative L2 difference of the whole step
 constexpr int kBatch = 4;  // small, so that the whole file runs in about a minute on 2 cores
+
+double max_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    diff = std::max(diff, std::abs(static_cast<double>(a[i]) - b[i]));
+  }
+  return diff;
+}
+
+// The largest magnitude among all tensors of the layer that owns `name` ("<layer>.<kind>").
+double layer_scale(const model::Weights& w, const std::string& name) {
+  const std::string layer = name.substr(0, name.rfind('.') + 1);
+  double scale = 1e-6;
+  for (const auto& t : w.tensors) {
+    if (t.name.rfind(layer, 0) != 0) continue;
+    for (float v : t.tensor.values) scale = std::max(scale, std::abs(static_cast<double>(v)));
+  }
+  return scale;
+}
 
 double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
   double diff = 0, scale = 0;
@@ -138,20 +169,40 @@ TEST_P(Agreement, OneSgdStepLeavesTheSameParametersAndBuffers) {
     for (std::size_t j = i + 1; j < candidates_.size(); ++j) {
       auto ref = trainer(*candidates_[i].backend);
       auto other = trainer(*candidates_[j].backend);
+      const auto before = ref->export_weights();
       const auto step_b = ref->train_step(in_layout(batch, ref->input_layout()));
       const auto step_a = other->train_step(in_layout(batch, other->input_layout()));
       EXPECT_NEAR(step_a.loss, step_b.loss, kTolerance * std::max(1.0, std::abs(step_b.loss)));
       const auto wa = other->export_weights();
       const auto wb = ref->export_weights();
       ASSERT_EQ(wa.tensors.size(), wb.tensors.size());
+      double update_diff = 0, update_norm = 0;
       for (const auto& tb : wb.tensors) {
         const auto* ta = wa.find(tb.name);
+        const auto* t0 = before.find(tb.name);
         ASSERT_NE(ta, nullptr) << candidates_[j].name << " lacks " << tb.name;
+        ASSERT_NE(t0, nullptr) << tb.name;
         ASSERT_EQ(ta->tensor.shape, tb.tensor.shape) << tb.name;
-        EXPECT_LE(relative_difference(ta->tensor.values, tb.tensor.values), kTolerance)
-            << tb.name << ": " << candidates_[j].name << " vs " << candidates_[i].name << " on "
-            << GetParam();
+        if (!tb.trainable) {
+          // Running statistics come from the forward pass alone: held to the logits' 1e-4.
+          EXPECT_LE(max_difference(ta->tensor.values, tb.tensor.values),
+                    kTolerance * layer_scale(wb, tb.name))
+              << tb.name << ": " << candidates_[j].name << " vs " << candidates_[i].name
+              << " on " << GetParam();
+          continue;
+        }
+
+        for (std::size_t k = 0; k < tb.tensor.values.size(); ++k) {
+          const double db = static_cast<double>(tb.tensor.values[k]) - t0->tensor.values[k];
+          const double da = static_cast<double>(ta->tensor.values[k]) - t0->tensor.values[k];
+          update_diff += (da - db) * (da - db);
+          update_norm += db * db;
+        }
       }
+      // The step itself (what the optimizer and the gradients did), over the whole model: a
+      // wrong momentum, Nesterov or weight-decay rule moves this far beyond rounding.
+      EXPECT_LE(std::sqrt(update_diff / std::max(update_norm, 1e-30)), kUpdateTolerance)
+          << candidates_[j].name << " vs " << candidates_[i].name << " on " << GetParam();
     }
   }
 }
