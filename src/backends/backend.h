@@ -59,6 +59,7 @@ struct TrainerConfig {
   bool autotune = false;       // (optional) cuDNN benchmark mode
   bool deterministic = false;  // (optional) deterministic kernels
   bool xla = false;            // (optional) TensorFlow's XLA
+  std::uint64_t seed = 0;      // seeds the framework's own random ops (dropout masks)
 };
 
 struct StepResult {

@@ -15,6 +15,7 @@
 
 #include "backends/backend.h"
 #include "core/build_info.h"
+#include "model/zoo.h"
 #include "telemetry/nvml.h"
 
 namespace cb::bench {
@@ -154,6 +155,11 @@ nlohmann::json capture_environment() {
       nlohmann::json devices = nlohmann::json::array();
       for (const auto& d : info.devices) devices.push_back({{"id", d.id}, {"description", d.description}});
       j["devices"] = devices;
+      nlohmann::json cannot = nlohmann::json::object();
+      for (const auto& name : model::zoo_names()) {
+        if (auto why = b->cannot_build(model::build_zoo_model(name, 10))) cannot[name] = *why;
+      }
+      j["cannot_build"] = cannot;
     } else {
       j["reason"] = info.unavailable_reason;
     }
@@ -212,6 +218,11 @@ std::string format_environment(const nlohmann::json& env) {
       for (const auto& d : b["devices"]) devices += (devices.empty() ? "" : ", ") + d["id"].get<std::string>();
       out += fmt::format("  {:<12}available, version {}; devices: {}\n", b["name"].get<std::string>(),
                          b["version"].get<std::string>(), devices);
+      if (b.contains("cannot_build")) {
+        for (auto& [model_name, why] : b["cannot_build"].items()) {
+          out += fmt::format("              cannot build {}: {}\n", model_name, why.get<std::string>());
+        }
+      }
     } else {
       out += fmt::format("  {:<12}unavailable: {}\n", b["name"].get<std::string>(),
                          b["reason"].get<std::string>());

@@ -54,13 +54,12 @@ Suite parse_suite(const toml::table& table, const std::string& source,
   s.dataset = root.string("dataset", s.dataset);
   s.synthetic_fallback = root.boolean("synthetic_fallback", false);
   s.time_limit_s = root.number("time_limit_s", s.time_limit_s, 1, 1e7);
+  s.synthetic_train = root.integer("synthetic_train", 0, 0, 10000000);
+  s.synthetic_test = root.integer("synthetic_test", 0, 0, 10000000);
 
+  // [defaults] is merged under every recipe and validated as part of each below.
   toml::table defaults;
   if (const auto* d = table.get_as<toml::table>("defaults")) defaults = *d;
-  if (auto d = root.table("defaults")) {
-    // Validated as part of each recipe below.
-    (void)d;
-  }
 
   auto matrix = root.table("matrix");
   if (!matrix) root.fail("matrix", "a [matrix] table with frameworks, models, recipes and seeds");
@@ -87,6 +86,12 @@ Suite parse_suite(const toml::table& table, const std::string& source,
   s.threads = positive_ints<int>(*matrix, "threads", s.threads, 0, 4096);
   s.batch_sizes = positive_ints<int>(*matrix, "batch_sizes", s.batch_sizes, 0, 1 << 20);
   s.processes = positive_ints<int>(*matrix, "processes", s.processes, 1, 4096);
+  for (int p : s.processes) {
+    if (p > 1) {
+      matrix->fail("processes", "1 in this build (data-parallel training across processes is "
+                                "not available yet)");
+    }
+  }
   s.devices = matrix->strings("devices", s.devices);
   matrix->reject_unknown_keys();
 

@@ -36,6 +36,8 @@ struct Suite {
   std::string dataset = "cifar10";    // cifar10, cifar100, ... or synthetic
   bool synthetic_fallback = false;    // offline machines: use synthetic data, with a banner
   double time_limit_s = 3600;         // per trial
+  std::int64_t synthetic_train = 0;   // synthetic data's training images (0: the generator's default)
+  std::int64_t synthetic_test = 0;    // and test images
   std::vector<std::string> frameworks;  // may contain "available"
   std::vector<std::string> models;
   std::vector<SuiteRecipe> recipes;

@@ -231,6 +231,10 @@ SuiteRunSummary run_suite(const Suite& suite, const SuiteRunOptions& opt) {
     if (t.batch_size > 0) argv.insert(argv.end(), {"--batch-size", std::to_string(t.batch_size)});
     if (!opt.data_path.empty() && dataset != "synthetic") argv.insert(argv.end(), {"--data", opt.data_path});
     if (t.processes > 1) argv.insert(argv.end(), {"--nproc", std::to_string(t.processes)});
+    if (dataset == "synthetic") {
+      if (suite.synthetic_train > 0) argv.insert(argv.end(), {"--synthetic-train", std::to_string(suite.synthetic_train)});
+      if (suite.synthetic_test > 0) argv.insert(argv.end(), {"--synthetic-test", std::to_string(suite.synthetic_test)});
+    }
 
     const ChildResult r = run_child(argv, dir / "stderr.log", suite.time_limit_s);
     ++done;

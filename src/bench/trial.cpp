@@ -241,6 +241,7 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
   tc.autotune = recipe.autotune;
   tc.deterministic = recipe.deterministic;
   tc.xla = recipe.xla;
+  tc.seed = spec.seed;
   std::unique_ptr<backends::Trainer> trainer = backend.create_trainer(tc);
 
   TrialOutcome out;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backends/backend.h"
 #include "cli/command.h"
 #include "model/analysis.h"
 #include "model/custom_model.h"
@@ -44,21 +45,47 @@ void list_models(int classes, bool json) {
   for (const auto& name : model::zoo_names()) {
     const auto spec = model::build_zoo_model(name, classes);
     const auto flops = model::flop_count(spec);
+    // Which available frameworks can build it, and why the others cannot.
+    nlohmann::json frameworks = nlohmann::json::array();
+    nlohmann::json cannot = nlohmann::json::object();
+    for (const auto& b : backends::all_backends()) {
+      const auto info = b->info();
+      if (!info.available) continue;
+      if (auto why = b->cannot_build(spec)) {
+        cannot[info.name] = *why;
+      } else {
+        frameworks.push_back(info.name);
+      }
+    }
     models.push_back({{"name", name},
                       {"parameters", model::parameter_count(spec)},
                       {"flops", flops},
                       {"mflops", static_cast<double>(flops) / 1e6},
-                      {"description", spec.description}});
+                      {"description", spec.description},
+                      {"frameworks", frameworks},
+                      {"cannot_build", cannot}});
   }
   if (json) {
     fmt::print("{}\n", nlohmann::json{{"num_classes", classes}, {"models", models}}.dump(2));
     return;
   }
-  fmt::print("{:<12} {:>12} {:>9}  {}\n", "MODEL", "PARAMETERS", "MFLOPS", "DESCRIPTION");
+  fmt::print("{:<12} {:>12} {:>9}  {:<16} {}\n", "MODEL", "PARAMETERS", "MFLOPS", "FRAMEWORKS",
+             "DESCRIPTION");
+  std::vector<std::string> notes;
   for (const auto& m : models) {
-    fmt::print("{:<12} {:>12} {:>9.1f}  {}\n", m["name"].get<std::string>(),
+    std::string fws;
+    for (const auto& f : m["frameworks"]) fws += (fws.empty() ? "" : ",") + f.get<std::string>();
+    fmt::print("{:<12} {:>12} {:>9.1f}  {:<16} {}\n", m["name"].get<std::string>(),
                grouped(m["parameters"].get<std::int64_t>()), m["mflops"].get<double>(),
-               m["description"].get<std::string>());
+               fws.empty() ? "-" : fws, m["description"].get<std::string>());
+    for (auto& [fw, why] : m["cannot_build"].items()) {
+      notes.push_back(fmt::format("  {} cannot build {}: {}", fw, m["name"].get<std::string>(),
+                                  why.get<std::string>()));
+    }
+  }
+  if (!notes.empty()) {
+    fmt::print("\n");
+    for (const auto& n : notes) fmt::print("{}\n", n);
   }
   fmt::print(
       "\nFor {} classes; MFLOPs per 32×32 image, forward pass, a multiply-add counts 2. "

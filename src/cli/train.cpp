@@ -34,6 +34,7 @@ struct TrainOptions {
   int epochs = 0, threads = -1, batch_size = 0, eval_every = 0, workers = -1;
   double lr = -1, target_acc = -1, weight_decay = -1, telemetry_hz = 10;
   std::uint64_t seed = 0;
+  std::int64_t synthetic_train = 0, synthetic_test = 0;
   bool checkpoint = false, resume = false, no_telemetry = false, no_download = false;
 };
 
@@ -65,6 +66,9 @@ bench::TrialSpec build_spec(const TrainOptions& o) {
   spec.data.dataset = o.dataset;
   spec.data.path = o.data_path;
   spec.data.allow_download = !o.no_download;
+  spec.data.synthetic.seed = o.seed;
+  if (o.synthetic_train > 0) spec.data.synthetic.train_count = o.synthetic_train;
+  if (o.synthetic_test > 0) spec.data.synthetic.test_count = o.synthetic_test;
   spec.telemetry.enabled = !o.no_telemetry;
   spec.telemetry.rate_hz = o.telemetry_hz;
   spec.checkpoint = o.checkpoint;
@@ -126,6 +130,10 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
   cmd->add_option("--epochs", o->epochs, "epochs")->check(CLI::Range(1, 100000));
   cmd->add_option("--data", o->data_path, "dataset path: CIFAR binary dir, image folder or archive");
   cmd->add_option("--dataset", o->dataset, "cifar10, cifar100, cifar100-coarse or synthetic")->capture_default_str();
+  cmd->add_option("--synthetic-train", o->synthetic_train, "training images of --dataset synthetic")
+      ->check(CLI::Range(1, 10000000));
+  cmd->add_option("--synthetic-test", o->synthetic_test, "test images of --dataset synthetic")
+      ->check(CLI::Range(1, 10000000));
   cmd->add_option("--threads", o->threads, "CPU threads for the framework (0: all cores)")->check(CLI::Range(0, 4096));
   cmd->add_option("--batch-size", o->batch_size, "batch size")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--lr", o->lr, "peak learning rate")->check(CLI::Range(0.0, 1e6));

@@ -389,6 +389,8 @@ class TorchBackend final : public Backend {
     at::globalContext().setDeterministicAlgorithms(config.deterministic, /*warn_only=*/false);
     at::globalContext().setDeterministicCuDNN(config.deterministic);
     at::globalContext().setBenchmarkCuDNN(config.autotune);
+    // LibTorch's own random ops (dropout) follow the trial's seed, so a trial repeats exactly.
+    at::manual_seed(config.seed);
     return std::make_unique<TorchTrainer>(config);
   }
 };

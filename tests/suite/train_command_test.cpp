@@ -1,0 +1,139 @@
+// `cifarbench train`, run as a real child process on small synthetic data.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "support/run_process.h"
+#include "support/temp_dir.h"
+
+namespace cb {
+namespace {
+using testing::run_cifarbench;
+using testing::TempDir;
+
+const std::string kTinyModel = std::string(CIFARBENCH_SOURCE_DIR) + "/configs/models/tiny-cnn.toml";
+
+std::vector<std::string> tiny_train(const std::filesystem::path& out, const std::string& seed) {
+  return {"train", "--framework", "torch", "--model", kTinyModel, "--dataset", "synthetic",
+          "--synthetic-train", "256", "--synthetic-test", "64", "--batch-size", "32",
+          "--epochs", "2", "--threads", "1", "--seed", seed, "--lr", "0.05",
+          "--telemetry-hz", "20", "--out", out.string()};
+}
+
+nlohmann::json read_json(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+TEST(TrainCommand, UnknownFrameworkExits2AndListsTheValidOnes) {
+  TempDir dir;
+  const auto r = run_cifarbench({"train", "--framework", "caffe", "--dataset", "synthetic",
+                                 "--out", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("caffe"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("torch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("dlib"), std::string::npos) << r.err;
+}
+
+TEST(TrainCommand, UnknownModelExits2AndListsTheZoo) {
+  TempDir dir;
+  const auto r = run_cifarbench({"train", "--model", "resnet1000", "--dataset", "synthetic",
+                                 "--synthetic-train", "64", "--synthetic-test", "16",
+                                 "--out", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("resnet1000"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("resnet20"), std::string::npos) << r.err;
+}
+
+TEST(TrainCommand, OutOfRangeFlagExits2NamingIt) {
+  const auto r = run_cifarbench({"train", "--epochs", "0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE((r.out + r.err).find("--epochs"), std::string::npos) << r.out << r.err;
+}
+
+TEST(TrainCommand, MissingRealDataExits2ListingTheWaysToProvideIt) {
+  TempDir dir;
+  const auto r = run_cifarbench({"train", "--data", (dir / "nothing-here").string(), "--out",
+                                 (dir / "out").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("nothing-here"), std::string::npos) << r.err;
+}
+
+TEST(TrainCommand, UnavailableFrameworkExits2WithTheReason) {
+  TempDir dir;
+  const auto r = run_cifarbench({"train", "--framework", "tensorflow", "--dataset", "synthetic",
+                                 "--out", dir.path().string()},
+                                {"CIFARBENCH_TF_LIB=/nonexistent/libtensorflow.so.2"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/libtensorflow.so.2"), std::string::npos) << r.err;
+}
+
+TEST(TrainCommand, WritesTheResultAfterEveryEpochWithTheSyntheticLabel) {
+  TempDir dir;
+  const auto r = run_cifarbench(tiny_train(dir / "a", "3"));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("epoch   2/2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("synthetic"), std::string::npos) << r.out;
+  const auto doc = read_json(dir / "a" / "result.json");
+  const auto& result = doc["result"];
+  EXPECT_EQ(result["status"], "completed");
+  EXPECT_TRUE(result["synthetic_data"].get<bool>());
+  ASSERT_EQ(result["epochs"].size(), 2u);
+  EXPECT_EQ(result["training_images"].get<int>(), 2 * 256);
+  EXPECT_GT(result["training_time_s"].get<double>(), 0.0);
+  EXPECT_GE(result["wall_time_s"].get<double>(), result["training_time_s"].get<double>());
+  EXPECT_TRUE(result["test_accuracy"].is_number());
+  EXPECT_TRUE(doc["environment"].contains("cpu"));
+  // No GPU here: GPU fields say why instead of reporting zeros.
+  EXPECT_TRUE(result["telemetry"]["gpu_utilization_mean_percent"].is_null());
+  EXPECT_FALSE(result["telemetry"]["gpu_unavailable_reason"].is_null());
+}
+
+TEST(TrainCommand, SameSeedGivesIdenticalLossSequences) {
+  TempDir dir;
+  ASSERT_EQ(run_cifarbench(tiny_train(dir / "a", "5")).exit_code, 0);
+  ASSERT_EQ(run_cifarbench(tiny_train(dir / "b", "5")).exit_code, 0);
+  ASSERT_EQ(run_cifarbench(tiny_train(dir / "c", "6")).exit_code, 0);
+  const auto a = read_json(dir / "a" / "result.json")["result"]["epochs"];
+  const auto b = read_json(dir / "b" / "result.json")["result"]["epochs"];
+  const auto c = read_json(dir / "c" / "result.json")["result"]["epochs"];
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i]["train_loss"].get<double>(), b[i]["train_loss"].get<double>()) << i;
+    EXPECT_EQ(a[i]["test_accuracy"].get<double>(), b[i]["test_accuracy"].get<double>()) << i;
+  }
+  EXPECT_NE(a[0]["train_loss"].get<double>(), c[0]["train_loss"].get<double>());
+}
+
+TEST(TrainCommand, RecipeFileIsReadAndBadKeysAreRefusedByName) {
+  TempDir dir;
+  {
+    std::ofstream(dir / "bad.toml") << "[optimizer]\nlr = 0.1\nmomentun = 0.9\n";
+  }
+  const auto r = run_cifarbench({"train", "--recipe", (dir / "bad.toml").string(), "--dataset",
+                                 "synthetic", "--out", (dir / "o").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("optimizer.momentun"), std::string::npos) << r.err;
+}
+
+TEST(TrainCommand, CheckpointThenResumeContinuesAfterTheLastEpoch) {
+  TempDir dir;
+  auto args = tiny_train(dir / "r", "7");
+  args.push_back("--checkpoint");
+  ASSERT_EQ(run_cifarbench(args).exit_code, 0);
+  // Ask for one more epoch: the resumed run starts after epoch 2.
+  for (auto& a : args) {
+    if (a == "2") a = "3";
+  }
+  args.push_back("--resume");
+  const auto r = run_cifarbench(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("resuming"), std::string::npos) << r.err;
+  const auto epochs = read_json(dir / "r" / "result.json")["result"]["epochs"];
+  ASSERT_EQ(epochs.size(), 3u);
+  EXPECT_EQ(epochs[2]["epoch"].get<int>(), 3);
+}
+
+}  // namespace
+}  // namespace cb
