@@ -107,9 +107,11 @@ Suite parse_suite(const toml::table& table, const std::string& source,
     } else if (std::filesystem::exists(base_dir / name)) {
       r.table = config::parse_file(base_dir / name);
       r.name = std::filesystem::path(name).stem().string();
+    } else if (name == "default") {
+      r.table = toml::table{};  // the built-in default recipe (docs/recipes.md)
     } else {
-      matrix->fail("recipes", fmt::format("names of [recipes.NAME] tables or recipe files; "
-                                          "'{}' is neither", name));
+      matrix->fail("recipes", fmt::format("names of [recipes.NAME] tables, recipe files or "
+                                          "\"default\"; '{}' is none of these", name));
     }
     merge_defaults(r.table, defaults);
     if (!r.table.contains("name")) r.table.insert("name", r.name);

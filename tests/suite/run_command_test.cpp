@@ -1,0 +1,183 @@
+// `cifarbench run`: suites planned, run trial by trial in child processes, recorded in SQLite,
+// interrupted and resumed, on small synthetic data.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "results/store.h"
+#include "support/run_process.h"
+#include "support/temp_dir.h"
+
+namespace cb {
+namespace {
+using testing::run_cifarbench;
+using testing::TempDir;
+
+const std::string kTinyModel = std::string(CIFARBENCH_SOURCE_DIR) + "/configs/models/tiny-cnn.toml";
+
+// A suite on synthetic data with the tiny custom model.
+std::filesystem::path write_suite(const TempDir& dir, int epochs, const std::string& seeds,
+                                  int train_images = 128) {
+  const auto path = dir / "suite.toml";
+  std::ofstream(path) << "name = \"tiny\"\n"
+                      << "dataset = \"synthetic\"\n"
+                      << "synthetic_train = " << train_images << "\nsynthetic_test = 64\n"
+                      << "time_limit_s = 120\n"
+                      << "[matrix]\nframeworks = [\"torch\"]\nmodels = [\"" << kTinyModel << "\"]\n"
+                      << "recipes = [\"r\"]\nseeds = " << seeds << "\nthreads = [1]\n"
+                      << "[recipes.r.train]\nepochs = " << epochs << "\nwarmup_steps = 1\n"
+                      << "[recipes.r.optimizer]\nlr = 0.05\n"
+                      << "[recipes.r.data]\nbatch_size = 32\n";
+  return path;
+}
+
+results::ResultsSnapshot load(const std::filesystem::path& results) {
+  return results::ResultsStore::open_for_reading(results).load();
+}
+
+pid_t start_cifarbench(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string out = log.string();
+    if (!freopen(out.c_str(), "w", stdout) || !freopen(out.c_str(), "a", stderr)) _exit(126);
+    std::vector<char*> argv{const_cast<char*>(CIFARBENCH_EXE)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits until some trial of the results database has at least `epochs` epochs stored.
+bool wait_for_epochs(const std::filesystem::path& results, std::size_t epochs, double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (std::filesystem::exists(results / "results.sqlite")) {
+      try {
+        if (load(results).epochs.size() >= epochs) return true;
+      } catch (const std::exception&) {
+        // the database may be mid-creation
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(RunCommand, DryRunListsEveryPlannedTrial) {
+  TempDir dir;
+  const auto r = run_cifarbench({"run", write_suite(dir, 1, "[1, 2, 3]").string(), "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("3 trial(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("torch/tiny-cnn/r/seed=3"), std::string::npos) << r.out;
+}
+
+TEST(RunCommand, MalformedSuiteNamesLineAndColumnAndExits2) {
+  TempDir dir;
+  std::ofstream(dir / "bad.toml") << "name = \"x\"\n[matrix\nmodels = [\"resnet20\"]\n";
+  const auto r = run_cifarbench({"run", (dir / "bad.toml").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad.toml:2:"), std::string::npos) << r.err;
+}
+
+TEST(RunCommand, UnknownFrameworkOrModelIsRefusedListingTheValidNames) {
+  TempDir dir;
+  std::ofstream(dir / "fw.toml") << "[matrix]\nframeworks = [\"mxnet\"]\nmodels = [\"resnet20\"]\n";
+  auto r = run_cifarbench({"run", (dir / "fw.toml").string(), "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("mxnet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("torch"), std::string::npos) << r.err;
+  std::ofstream(dir / "m.toml") << "[matrix]\nframeworks = [\"torch\"]\nmodels = [\"alexnet\"]\n";
+  r = run_cifarbench({"run", (dir / "m.toml").string(), "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("alexnet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("resnet56"), std::string::npos) << r.err;
+}
+
+TEST(RunCommand, ExplicitRealDatasetThatIsMissingExits2) {
+  TempDir dir;
+  std::ofstream(dir / "real.toml") << "dataset = \"cifar10\"\n[matrix]\nframeworks = [\"torch\"]\n"
+                                      "models = [\"simple-cnn\"]\n";
+  const auto r = run_cifarbench({"run", (dir / "real.toml").string(), "--data",
+                                 (dir / "no-such-data").string(), "--results",
+                                 (dir / "res").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("no-such-data"), std::string::npos) << r.err;
+}
+
+TEST(RunCommand, RunsEveryTrialRecordsEpochsAndWritesTheReport) {
+  TempDir dir;
+  const auto results = dir / "results";
+  const auto r = run_cifarbench(
+      {"run", write_suite(dir, 2, "[1, 2]").string(), "--results", results.string()},
+      {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("[trial 2/2]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("HTML report:"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(results / "report" / "report.html"));
+  const auto snap = load(results);
+  ASSERT_EQ(snap.trials.size(), 2u);
+  for (const auto& t : snap.trials) {
+    EXPECT_EQ(t.status, results::TrialStatus::completed) << t.key << ": " << t.error;
+    EXPECT_TRUE(t.synthetic);
+    EXPECT_TRUE(t.test_accuracy.has_value());
+    EXPECT_FALSE(t.environment.empty());
+  }
+  EXPECT_EQ(snap.epochs.size(), 4u);
+}
+
+TEST(RunCommand, KilledSuiteResumesWithNoEpochLostOrDuplicated) {
+  TempDir dir;
+  const auto results = dir / "results";
+  const auto suite = write_suite(dir, 6, "[1]", 512);
+  const pid_t pid = start_cifarbench({"run", suite.string(), "--results", results.string()},
+                                     dir / "first.log");
+  ASSERT_TRUE(wait_for_epochs(results, 1, 120)) << "no epoch was stored";
+  kill(pid, SIGKILL);  // the trial's process dies with it (PR_SET_PDEATHSIG)
+  wait_exit(pid);
+  const auto partial = load(results);
+  ASSERT_EQ(partial.trials.size(), 1u);
+  EXPECT_NE(partial.trials[0].status, results::TrialStatus::completed);
+
+  const auto r = run_cifarbench({"run", suite.string(), "--results", results.string(), "--resume"},
+                                {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto snap = load(results);
+  ASSERT_EQ(snap.trials.size(), 1u);
+  EXPECT_EQ(snap.trials[0].status, results::TrialStatus::completed);
+  ASSERT_EQ(snap.epochs.size(), 6u);
+  for (int e = 0; e < 6; ++e) EXPECT_EQ(snap.epochs[static_cast<std::size_t>(e)].epoch, e + 1);
+}
+
+TEST(RunCommand, CtrlCMarksTheRunningTrialInterruptedAndExits130) {
+  TempDir dir;
+  const auto results = dir / "results";
+  const auto suite = write_suite(dir, 50, "[1, 2]", 512);
+  const pid_t pid = start_cifarbench({"run", suite.string(), "--results", results.string()},
+                                     dir / "run.log");
+  ASSERT_TRUE(wait_for_epochs(results, 1, 120));
+  kill(pid, SIGINT);
+  EXPECT_EQ(wait_exit(pid), 130);
+  const auto snap = load(results);
+  ASSERT_EQ(snap.trials.size(), 2u);
+  EXPECT_EQ(snap.trials[0].status, results::TrialStatus::interrupted);
+  EXPECT_EQ(snap.trials[1].status, results::TrialStatus::planned);
+  // Resuming would re-run both; only completed trials are kept.
+  const auto dry = run_cifarbench({"run", suite.string(), "--results", results.string(), "--resume", "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace cb
