@@ -17,29 +17,11 @@
 
 #include "data/cifar_binary.h"
 
+#include "support/temp_dir.h"
+
 namespace cb::testing {
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
-
-// A fresh folder under the system temp dir, removed with everything in it at scope end.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "cifarbench-data-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 inline void write_file(const fs::path& path, const Bytes& bytes) {
   fs::create_directories(path.parent_path());

@@ -1,5 +1,4 @@
-// Test fixtures shared by tests/results and tests/report: a temporary directory and a results
-// database filled with plausible records (several frameworks and seeds).
+// Test fixtures shared by tests/results and tests/report: a results database filled with plausible records (several frameworks and seeds).
 #pragma once
 
 #include <unistd.h>
@@ -10,27 +9,9 @@
 #include <vector>
 
 #include "results/store.h"
+#include "support/temp_dir.h"
 
 namespace cb::testing {
-
-// A fresh directory under $TMPDIR, removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cifarbench-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 struct PlausibleStudy {
   std::vector<std::string> frameworks = {"torch", "dlib"};

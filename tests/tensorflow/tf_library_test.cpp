@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "backends/backend.h"
+#include "support/temp_dir.h"
 #include "backends/tensorflow/tf_library.h"
 #include "core/error.h"
 #include "support/run_process.h"
@@ -28,21 +29,7 @@ LibrarySearch isolated_search() {
   return s;
 }
 
-// A fresh temporary directory, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("cifarbench_tf_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
+using cb::testing::TempDir;
 
 // Writes an executable shell script that stands in for python3.
 fs::path fake_python(const fs::path& dir, const std::string& body) {
