@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "results/store.h"
+#include "support/require_backend.h"
 #include "support/run_process.h"
 #include "support/temp_dir.h"
 
@@ -77,6 +78,7 @@ int wait_exit(pid_t pid) {
 }
 
 TEST(RunCommand, DryRunListsEveryPlannedTrial) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
   const auto r = run_cifarbench({"run", write_suite(dir, 1, "[1, 2, 3]").string(), "--dry-run"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -93,6 +95,7 @@ TEST(RunCommand, MalformedSuiteNamesLineAndColumnAndExits2) {
 }
 
 TEST(RunCommand, UnknownFrameworkOrModelIsRefusedListingTheValidNames) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
   std::ofstream(dir / "fw.toml") << "[matrix]\nframeworks = [\"mxnet\"]\nmodels = [\"resnet20\"]\n";
   auto r = run_cifarbench({"run", (dir / "fw.toml").string(), "--dry-run"});
@@ -107,6 +110,7 @@ TEST(RunCommand, UnknownFrameworkOrModelIsRefusedListingTheValidNames) {
 }
 
 TEST(RunCommand, ExplicitRealDatasetThatIsMissingExits2) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
   std::ofstream(dir / "real.toml") << "dataset = \"cifar10\"\n[matrix]\nframeworks = [\"torch\"]\n"
                                       "models = [\"simple-cnn\"]\n";
@@ -118,6 +122,7 @@ TEST(RunCommand, ExplicitRealDatasetThatIsMissingExits2) {
 }
 
 TEST(RunCommand, RunsEveryTrialRecordsEpochsAndWritesTheReport) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
   const auto results = dir / "results";
   const auto r = run_cifarbench(
@@ -139,6 +144,7 @@ TEST(RunCommand, RunsEveryTrialRecordsEpochsAndWritesTheReport) {
 }
 
 TEST(RunCommand, KilledSuiteResumesWithNoEpochLostOrDuplicated) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
   const auto results = dir / "results";
   const auto suite = write_suite(dir, 6, "[1]", 512);
@@ -162,6 +168,7 @@ TEST(RunCommand, KilledSuiteResumesWithNoEpochLostOrDuplicated) {
 }
 
 TEST(RunCommand, CtrlCMarksTheRunningTrialInterruptedAndExits130) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
   const auto results = dir / "results";
   const auto suite = write_suite(dir, 50, "[1, 2]", 512);

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "support/require_backend.h"
 #include "support/run_process.h"
 #include "support/temp_dir.h"
 
@@ -37,6 +38,7 @@ TEST(TrainCommand, UnknownFrameworkExits2AndListsTheValidOnes) {
 }
 
 TEST(TrainCommand, UnknownModelExits2AndListsTheZoo) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
   const auto r = run_cifarbench({"train", "--model", "resnet1000", "--dataset", "synthetic",
                                  "--synthetic-train", "64", "--synthetic-test", "16",
@@ -70,6 +72,7 @@ TEST(TrainCommand, UnavailableFrameworkExits2WithTheReason) {
 }
 
 TEST(TrainCommand, WritesTheResultAfterEveryEpochWithTheSyntheticLabel) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
   const auto r = run_cifarbench(tiny_train(dir / "a", "3"));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -91,6 +94,7 @@ TEST(TrainCommand, WritesTheResultAfterEveryEpochWithTheSyntheticLabel) {
 }
 
 TEST(TrainCommand, SameSeedGivesIdenticalLossSequences) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
   ASSERT_EQ(run_cifarbench(tiny_train(dir / "a", "5")).exit_code, 0);
   ASSERT_EQ(run_cifarbench(tiny_train(dir / "b", "5")).exit_code, 0);
@@ -118,6 +122,7 @@ TEST(TrainCommand, RecipeFileIsReadAndBadKeysAreRefusedByName) {
 }
 
 TEST(TrainCommand, CheckpointThenResumeContinuesAfterTheLastEpoch) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
   auto args = tiny_train(dir / "r", "7");
   args.push_back("--checkpoint");
