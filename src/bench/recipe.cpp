@@ -29,6 +29,8 @@ Recipe parse_recipe(const toml::table& table, const std::string& source) {
       r.target_accuracy = train->number("target_accuracy", 0.9, 1e-6, 1.0);
     }
     r.warmup_steps = static_cast<int>(train->integer("warmup_steps", r.warmup_steps, 0, 1000000));
+    r.max_steps_per_epoch =
+        static_cast<int>(train->integer("max_steps_per_epoch", 0, 0, 100000000));
     train->reject_unknown_keys();
   }
   if (auto opt = root.table("optimizer")) {
@@ -95,7 +97,8 @@ nlohmann::json to_json(const Recipe& r) {
                 {"eval_every", r.eval_every},
                 {"target_accuracy", r.target_accuracy ? nlohmann::json(*r.target_accuracy)
                                                       : nlohmann::json(nullptr)},
-                {"warmup_steps", r.warmup_steps}};
+                {"warmup_steps", r.warmup_steps},
+                {"max_steps_per_epoch", r.max_steps_per_epoch}};
   j["optimizer"] = {
       {"kind", r.optimizer.kind == backends::OptimizerConfig::Kind::sgd ? "sgd" : "adamw"},
       {"lr", r.lr},

@@ -23,6 +23,7 @@ struct Recipe {
   int eval_every = 1;                        // evaluate every N epochs, and always at the end
   std::optional<double> target_accuracy;     // time-to-accuracy target, a fraction in (0, 1]
   int warmup_steps = 10;                     // excluded from throughput, counted in training time
+  int max_steps_per_epoch = 0;               // > 0: a short run trains only this many steps an epoch
   double lr = 0.1;                           // the schedule's peak
   backends::OptimizerConfig optimizer;
   ScheduleConfig schedule;

@@ -263,8 +263,11 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
   const data::Batcher train_batcher(dataset, dataset.train, pipeline, normalization, spec.seed, true);
   const data::Batcher eval_batcher(dataset, dataset.test, pipeline, normalization, spec.seed, false);
   const data::Sampler sampler(dataset.train.count, spec.seed, true, spec.shard, pipeline.shard_rule);
-  const std::int64_t steps_per_epoch =
+  std::int64_t steps_per_epoch =
       data::batch_count(sampler.samples_per_epoch(), pipeline.batch_size, pipeline.drop_last);
+  if (recipe.max_steps_per_epoch > 0) {
+    steps_per_epoch = std::min<std::int64_t>(steps_per_epoch, recipe.max_steps_per_epoch);
+  }
   if (steps_per_epoch == 0) {
     throw InputError(fmt::format("batch size {} is larger than the {} training samples of this "
                                  "rank (lower data.batch_size or set data.drop_last = false)",
@@ -326,6 +329,7 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
     {
       data::BatchStream stream = data::training_batches(train_batcher, sampler, epoch - 1, pipeline);
       while (stream.next(batch)) {
+        if (steps == steps_per_epoch) break;  // a short run (train.max_steps_per_epoch)
         if (interrupt_flag().load()) {
           out.state = TrialState::interrupted;
           out.error = fmt::format("interrupted during epoch {}", epoch);
