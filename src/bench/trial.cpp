@@ -129,6 +129,24 @@ void check_ranks_agree(backends::Trainer& trainer, int world, std::uint64_t chec
     }
   }
 }
+// Batch-norm running statistics are per rank; evaluation and checkpoints use rank 0's on every
+// rank (what DDP's broadcast_buffers gives), sent as a sum in which the others contribute zeros.
+void broadcast_buffers_from_rank0(backends::Trainer& trainer, int rank) {
+  model::Weights w = trainer.export_weights();
+  std::vector<double> values;
+  for (const auto& t : w.tensors) {
+    if (t.trainable) continue;
+    for (float v : t.tensor.values) values.push_back(rank == 0 ? static_cast<double>(v) : 0.0);
+  }
+  if (values.empty()) return;
+  trainer.all_reduce_sum(values);
+  std::size_t i = 0;
+  for (auto& t : w.tensors) {
+    if (t.trainable) continue;
+    for (float& v : t.tensor.values) v = static_cast<float>(values[i++]);
+  }
+  trainer.import_weights(w);
+}
 }  // namespace
 
 std::string to_string(TrialState state) {
@@ -459,6 +477,7 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
     if (evaluate) {
       sampler_thread.set_phase(telemetry::Phase::eval);
       const auto eval_start = Clock::now();
+      if (distributed) broadcast_buffers_from_rank0(*trainer, spec.shard.rank);
       data::BatchStream stream = data::evaluation_batches(eval_batcher, pipeline, spec.shard);
       std::int64_t eval_correct = 0, eval_count = 0;
       double eval_loss = 0;
