@@ -17,6 +17,14 @@ namespace cb::backends::torch_backend {
 namespace {
 using Clock = std::chrono::steady_clock;
 
+// LibTorch's errors carry a C++ backtrace in what(); users need the first line only.
+std::string message_of(const std::exception& e) {
+  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
+    return c10_error->what_without_backtrace();
+  }
+  return e.what();
+}
+
 // Gloo's device: the interface GLOO_SOCKET_IFNAME names (as PyTorch honours it), loopback for a
 // local world, otherwise the address this machine's host name resolves to.
 std::shared_ptr<::gloo::transport::Device> gloo_device(const DistributedConfig& config) {
@@ -74,7 +82,7 @@ DataParallelGroup::DataParallelGroup(const DistributedConfig& config, const at::
     throw CheckFailed(fmt::format("distributed: rank {} of {} could not join the world at {}:{} "
                                   "within {} s: {}",
                                   config.rank, config.world_size, config.master_addr,
-                                  config.master_port, config.timeout_s, e.what()));
+                                  config.master_port, config.timeout_s, message_of(e)));
   }
 
   // Buckets in reverse spec order, the order backward produces gradients in (as DDP does).
@@ -134,7 +142,7 @@ void DataParallelGroup::wait(c10d::Work& work, const char* what) {
     work.wait(timeout_);
   } catch (const std::exception& e) {
     throw CheckFailed(fmt::format("distributed: rank {} of {}: {} failed (did another rank stop?): {}",
-                                  config_.rank, config_.world_size, what, e.what()));
+                                  config_.rank, config_.world_size, what, message_of(e)));
   }
 }
 
