@@ -39,9 +39,10 @@ const std::string& require(const EnvironmentMap& env, std::string_view key,
                            std::string_view launcher, std::string_view because) {
   const std::string* v = find(env, key);
   if (!v) {
-    throw InputError(fmt::format("environment variable {} is missing: {} is set, so this looks "
-                                 "like a {} launch, which also needs {}",
-                                 key, because, launcher, key));
+    throw InputError(
+        fmt::format("environment variable {} is missing: {} is set, so this looks "
+                    "like a {} launch, which also needs {}",
+                    key, because, launcher, key));
   }
   return *v;
 }
@@ -61,14 +62,16 @@ void read_ranks(LaunchEnvironment& l, const EnvironmentMap& env, std::string_vie
   l.world_size = parse_int(world_key, require(env, world_key, l.launcher, present), 1, kMaxWorld);
   l.local_rank = optional_int(env, local_key, 0, 0, kMaxWorld);
   if (l.rank >= l.world_size) {
-    throw InputError(fmt::format("environment variables {}={} and {}={} contradict each other: "
-                                 "a rank must be below the world size",
-                                 rank_key, l.rank, world_key, l.world_size));
+    throw InputError(
+        fmt::format("environment variables {}={} and {}={} contradict each other: "
+                    "a rank must be below the world size",
+                    rank_key, l.rank, world_key, l.world_size));
   }
   if (l.local_rank >= l.world_size) {
-    throw InputError(fmt::format("environment variables {}={} and {}={} contradict each other: "
-                                 "a local rank must be below the world size",
-                                 local_key, l.local_rank, world_key, l.world_size));
+    throw InputError(
+        fmt::format("environment variables {}={} and {}={} contradict each other: "
+                    "a local rank must be below the world size",
+                    local_key, l.local_rank, world_key, l.world_size));
   }
 }
 
@@ -126,7 +129,8 @@ std::optional<LaunchEnvironment> parse_launch_environment(const EnvironmentMap& 
   }
   if (any_of(env, {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"})) {
     l.launcher = "openmpi";
-    read_ranks(l, env, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK");
+    read_ranks(l, env, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
+               "OMPI_COMM_WORLD_LOCAL_RANK");
     read_master(l, env, "OMPI_COMM_WORLD_RANK");
     return l;
   }
@@ -134,18 +138,22 @@ std::optional<LaunchEnvironment> parse_launch_environment(const EnvironmentMap& 
     l.launcher = "slurm";
     read_ranks(l, env, "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID");
     if (!find(env, "MASTER_ADDR") && l.world_size > 1) {
-      l.master_addr = first_slurm_host(require(env, "SLURM_JOB_NODELIST", l.launcher, "SLURM_PROCID"));
+      l.master_addr =
+          first_slurm_host(require(env, "SLURM_JOB_NODELIST", l.launcher, "SLURM_PROCID"));
     }
     read_master(l, env, "SLURM_PROCID");
     return l;
   }
   if (any_of(env, {"LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"})) {
-    const std::string_view key = find(env, "LOCAL_RANK")                   ? "LOCAL_RANK"
-                                 : find(env, "OMPI_COMM_WORLD_LOCAL_RANK") ? "OMPI_COMM_WORLD_LOCAL_RANK"
-                                                                           : "SLURM_LOCALID";
-    throw InputError(fmt::format("environment variable {} is set without a rank and a world size "
-                                 "(RANK/WORLD_SIZE, OMPI_COMM_WORLD_RANK/SIZE or "
-                                 "SLURM_PROCID/SLURM_NTASKS)", key));
+    const std::string_view key = find(env, "LOCAL_RANK") ? "LOCAL_RANK"
+                                 : find(env, "OMPI_COMM_WORLD_LOCAL_RANK")
+                                     ? "OMPI_COMM_WORLD_LOCAL_RANK"
+                                     : "SLURM_LOCALID";
+    throw InputError(
+        fmt::format("environment variable {} is set without a rank and a world size "
+                    "(RANK/WORLD_SIZE, OMPI_COMM_WORLD_RANK/SIZE or "
+                    "SLURM_PROCID/SLURM_NTASKS)",
+                    key));
   }
   return std::nullopt;  // MASTER_ADDR/MASTER_PORT alone are harmless leftovers of a shell
 }

@@ -9,8 +9,8 @@ namespace cb::bench {
 
 struct LocalWorldOptions {
   int world_size = 2;
-  int master_port = 0;        // 0: a free port on 127.0.0.1
-  int failure_grace_s = 60;   // after a rank fails, how long the rest get before SIGKILL
+  int master_port = 0;       // 0: a free port on 127.0.0.1
+  int failure_grace_s = 60;  // after a rank fails, how long the rest get before SIGKILL
 };
 
 // Runs `argv` (argv[0] an executable path) as every rank and waits for all of them. Ctrl-C

@@ -1,6 +1,7 @@
 // `cifarbench train`: one trial, with a progress line per epoch and the result as JSON written
 // after every epoch.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -155,6 +156,12 @@ int run_train(const TrainOptions& o, const std::optional<bench::LaunchEnvironmen
                out.test_accuracy ? fmt::format("{:.2f}%", 100 * *out.test_accuracy) : "n/a",
                out.training_time_s, out.images_per_s,
                out.time_to_target_s ? fmt::format(", target reached after {:.1f} s", *out.time_to_target_s) : "");
+    if (out.world_size > 1) {
+      fmt::print("{} processes: {:.1f} images/s in total ({:.1f} per rank), {:.1f} ms of communication per "
+                 "step on rank 0\n",
+                 out.world_size, out.images_per_s,
+                 fmt::join(out.images_per_s_by_rank, ", "), 1000 * out.communication_s_per_step);
+    }
     fmt::print("result: {}\n", (spec.out_dir / "result.json").string());
   }
   switch (out.state) {

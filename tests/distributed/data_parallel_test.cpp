@@ -20,10 +20,11 @@ constexpr std::uint64_t kSeed = 7;
 
 model::ModelSpec bn_free_model() {
   using model::Op;
-  return testing::make_spec("bn-free", {3, 8, 8}, 10,
-                            {testing::conv("conv", 4, 3, 1, 1, true), testing::layer("relu", Op::relu),
-                             testing::pool("pool", Op::max_pool, 2, 2),
-                             testing::layer("flatten", Op::flatten), testing::linear("fc", 10, true)});
+  return testing::make_spec(
+      "bn-free", {3, 8, 8}, 10,
+      {testing::conv("conv", 4, 3, 1, 1, true), testing::layer("relu", Op::relu),
+       testing::pool("pool", Op::max_pool, 2, 2), testing::layer("flatten", Op::flatten),
+       testing::linear("fc", 10, true)});
 }
 
 data::Batch select(const data::Batch& all, const std::vector<std::int64_t>& indices) {
@@ -101,11 +102,14 @@ TEST_F(DataParallel, OneStepOnTwoRanksEqualsOneStepOnBothShardsTogether) {
   const int port = bench::free_local_port();
   std::vector<testing::ChildProcess> ranks;
   for (int r = 0; r < 2; ++r) {
-    ranks.push_back(testing::start_child(
-        {"/proc/self/exe", "--gtest_filter=DataParallelRankProcess.*"},
-        {{"CB_TEST_RANK_OUT", dir_.string()}, {"RANK", std::to_string(r)}, {"WORLD_SIZE", "2"},
-         {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}},
-        dir_ / ("rank-" + std::to_string(r) + ".log")));
+    ranks.push_back(
+        testing::start_child({"/proc/self/exe", "--gtest_filter=DataParallelRankProcess.*"},
+                             {{"CB_TEST_RANK_OUT", dir_.string()},
+                              {"RANK", std::to_string(r)},
+                              {"WORLD_SIZE", "2"},
+                              {"MASTER_ADDR", "127.0.0.1"},
+                              {"MASTER_PORT", std::to_string(port)}},
+                             dir_ / ("rank-" + std::to_string(r) + ".log")));
   }
   for (const auto& c : ranks) {
     const int status = testing::wait_child(c, std::chrono::seconds(60));

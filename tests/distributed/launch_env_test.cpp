@@ -22,8 +22,11 @@ TEST(LaunchEnvironment, NoLauncherVariablesMeanOneProcess) {
 }
 
 TEST(LaunchEnvironment, TorchrunVariablesAreParsed) {
-  const auto l = parse_launch_environment({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"},
-                                           {"MASTER_ADDR", "node01"}, {"MASTER_PORT", "29400"}});
+  const auto l = parse_launch_environment({{"RANK", "3"},
+                                           {"WORLD_SIZE", "8"},
+                                           {"LOCAL_RANK", "1"},
+                                           {"MASTER_ADDR", "node01"},
+                                           {"MASTER_PORT", "29400"}});
   ASSERT_TRUE(l);
   EXPECT_EQ(l->launcher, "torchrun");
   EXPECT_EQ(l->rank, 3);
@@ -34,7 +37,8 @@ TEST(LaunchEnvironment, TorchrunVariablesAreParsed) {
 }
 
 TEST(LaunchEnvironment, SlurmVariablesUseTheFirstHostOfTheNodeList) {
-  const auto l = parse_launch_environment({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"},
+  const auto l = parse_launch_environment({{"SLURM_PROCID", "5"},
+                                           {"SLURM_NTASKS", "8"},
                                            {"SLURM_LOCALID", "1"},
                                            {"SLURM_JOB_NODELIST", "gpu[07-10],cpu01"}});
   ASSERT_TRUE(l);
@@ -47,16 +51,19 @@ TEST(LaunchEnvironment, SlurmVariablesUseTheFirstHostOfTheNodeList) {
 }
 
 TEST(LaunchEnvironment, MasterAddrOverridesTheSlurmNodeList) {
-  const auto l = parse_launch_environment({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"},
+  const auto l = parse_launch_environment({{"SLURM_PROCID", "0"},
+                                           {"SLURM_NTASKS", "2"},
                                            {"SLURM_JOB_NODELIST", "a[1-2]"},
-                                           {"MASTER_ADDR", "10.0.0.1"}, {"MASTER_PORT", "4000"}});
+                                           {"MASTER_ADDR", "10.0.0.1"},
+                                           {"MASTER_PORT", "4000"}});
   ASSERT_TRUE(l);
   EXPECT_EQ(l->master_addr, "10.0.0.1");
   EXPECT_EQ(l->master_port, 4000);
 }
 
 TEST(LaunchEnvironment, OpenMpiVariablesAreParsed) {
-  const auto l = parse_launch_environment({{"OMPI_COMM_WORLD_RANK", "2"}, {"OMPI_COMM_WORLD_SIZE", "4"},
+  const auto l = parse_launch_environment({{"OMPI_COMM_WORLD_RANK", "2"},
+                                           {"OMPI_COMM_WORLD_SIZE", "4"},
                                            {"OMPI_COMM_WORLD_LOCAL_RANK", "0"},
                                            {"MASTER_ADDR", "head"}});
   ASSERT_TRUE(l);
@@ -68,8 +75,11 @@ TEST(LaunchEnvironment, OpenMpiVariablesAreParsed) {
 }
 
 TEST(LaunchEnvironment, TorchrunInsideASlurmJobIsTorchrunsRank) {
-  const auto l = parse_launch_environment({{"RANK", "6"}, {"WORLD_SIZE", "8"}, {"MASTER_ADDR", "n1"},
-                                           {"SLURM_PROCID", "1"}, {"SLURM_NTASKS", "2"},
+  const auto l = parse_launch_environment({{"RANK", "6"},
+                                           {"WORLD_SIZE", "8"},
+                                           {"MASTER_ADDR", "n1"},
+                                           {"SLURM_PROCID", "1"},
+                                           {"SLURM_NTASKS", "2"},
                                            {"SLURM_JOB_NODELIST", "n[1-2]"}});
   ASSERT_TRUE(l);
   EXPECT_EQ(l->launcher, "torchrun");
@@ -77,11 +87,13 @@ TEST(LaunchEnvironment, TorchrunInsideASlurmJobIsTorchrunsRank) {
 }
 
 TEST(LaunchEnvironment, RankWithoutWorldSizeIsRefusedNamingWorldSize) {
-  EXPECT_NE(refusal({{"RANK", "0"}, {"MASTER_ADDR", "h"}}).find("WORLD_SIZE is missing"), std::string::npos);
+  EXPECT_NE(refusal({{"RANK", "0"}, {"MASTER_ADDR", "h"}}).find("WORLD_SIZE is missing"),
+            std::string::npos);
 }
 
 TEST(LaunchEnvironment, TorchrunWithoutMasterAddrIsRefusedNamingIt) {
-  EXPECT_NE(refusal({{"RANK", "0"}, {"WORLD_SIZE", "2"}}).find("MASTER_ADDR is missing"), std::string::npos);
+  EXPECT_NE(refusal({{"RANK", "0"}, {"WORLD_SIZE", "2"}}).find("MASTER_ADDR is missing"),
+            std::string::npos);
 }
 
 TEST(LaunchEnvironment, SlurmWithoutNodeListIsRefusedNamingIt) {
@@ -90,7 +102,8 @@ TEST(LaunchEnvironment, SlurmWithoutNodeListIsRefusedNamingIt) {
 }
 
 TEST(LaunchEnvironment, OpenMpiSizeWithoutRankIsRefusedNamingTheRank) {
-  EXPECT_NE(refusal({{"OMPI_COMM_WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}}).find("OMPI_COMM_WORLD_RANK is missing"),
+  EXPECT_NE(refusal({{"OMPI_COMM_WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}})
+                .find("OMPI_COMM_WORLD_RANK is missing"),
             std::string::npos);
 }
 
@@ -105,17 +118,22 @@ TEST(LaunchEnvironment, RankOutsideTheWorldIsAContradiction) {
 }
 
 TEST(LaunchEnvironment, LocalRankOutsideTheWorldIsAContradiction) {
-  EXPECT_NE(refusal({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_LOCALID", "5"},
-                     {"SLURM_JOB_NODELIST", "n1"}}).find("SLURM_LOCALID=5"),
+  EXPECT_NE(refusal({{"SLURM_PROCID", "0"},
+                     {"SLURM_NTASKS", "2"},
+                     {"SLURM_LOCALID", "5"},
+                     {"SLURM_JOB_NODELIST", "n1"}})
+                .find("SLURM_LOCALID=5"),
             std::string::npos);
 }
 
 TEST(LaunchEnvironment, NonNumericValuesAreRefusedNamingTheVariable) {
-  EXPECT_NE(refusal({{"RANK", "one"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}}).find("RANK='one'"),
-            std::string::npos);
-  EXPECT_NE(refusal({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "70000"}})
-                .find("MASTER_PORT"),
-            std::string::npos);
+  EXPECT_NE(
+      refusal({{"RANK", "one"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}}).find("RANK='one'"),
+      std::string::npos);
+  EXPECT_NE(
+      refusal({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "70000"}})
+          .find("MASTER_PORT"),
+      std::string::npos);
 }
 
 TEST(SlurmNodeList, FirstHostOfPlainAndCompressedLists) {

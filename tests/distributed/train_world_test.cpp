@@ -71,12 +71,13 @@ TEST_F(TrainWorld, NprocTwoRanksReportOneAccuracyAndRankZeroWritesTheResult) {
 }
 
 TEST_F(TrainWorld, NprocUnderAnExternalLauncherIsRefusedNamingIt) {
-  const auto r = testing::run_process(
-      {CIFARBENCH_EXE, "train", "--dataset", "synthetic", "--nproc", "2", "--out", (dir_ / "o").string()},
-      {"RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1"});
+  const auto r = testing::run_process({CIFARBENCH_EXE, "train", "--dataset", "synthetic", "--nproc",
+                                       "2", "--out", (dir_ / "o").string()},
+                                      {"RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--nproc 2: this process is already rank 1 of 2 started by torchrun"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
 }
 
 TEST_F(TrainWorld, PartialLauncherVariablesAreRefusedNamingTheMissingOne) {
@@ -96,7 +97,9 @@ TEST_F(TrainWorld, KillingOneRankMakesTheOtherExitNonZeroWithinSixtySeconds) {
     ranks.push_back(testing::start_child(
         {CIFARBENCH_EXE, "train", "--dataset", "synthetic", "--model", "simple-cnn", "--epochs",
          "3", "--threads", "1", "--no-telemetry", "--dist-timeout", "50", "--out", out.string()},
-        {{"RANK", std::to_string(r)}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"},
+        {{"RANK", std::to_string(r)},
+         {"WORLD_SIZE", "2"},
+         {"MASTER_ADDR", "127.0.0.1"},
          {"MASTER_PORT", std::to_string(port)}},
         dir_ / ("rank-" + std::to_string(r) + ".log")));
   }

@@ -45,26 +45,33 @@ c10::intrusive_ptr<c10d::ProcessGroup> make_group(const c10::intrusive_ptr<c10d:
 #ifdef USE_C10D_NCCL
     auto options = c10d::ProcessGroupNCCL::Options::create();
     options->timeout = timeout;
-    return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, config.rank, config.world_size, options);
+    return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, config.rank, config.world_size,
+                                                       options);
 #else
-    throw Unsupported(fmt::format("--nproc/WORLD_SIZE {} on '{}': this LibTorch was built without "
-                                  "NCCL, so data-parallel training runs on the CPU only",
-                                  config.world_size, device.str()));
+    throw Unsupported(
+        fmt::format("--nproc/WORLD_SIZE {} on '{}': this LibTorch was built without "
+                    "NCCL, so data-parallel training runs on the CPU only",
+                    config.world_size, device.str()));
 #endif
   }
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
   options->devices.push_back(gloo_device(config));
   options->threads = 2;  // Gloo's own worker threads, outside at::set_num_threads
-  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, config.rank, config.world_size, options);
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, config.rank, config.world_size,
+                                                     options);
 }
 }  // namespace
 
 DataParallelGroup::DataParallelGroup(const DistributedConfig& config, const at::Device& device,
                                      const std::vector<at::Tensor>& params)
-    : config_(config), device_(device), timeout_(std::chrono::seconds(config.timeout_s)), params_(params) {
+    : config_(config),
+      device_(device),
+      timeout_(std::chrono::seconds(config.timeout_s)),
+      params_(params) {
   if (config.world_size < 2 || config.rank < 0 || config.rank >= config.world_size) {
-    throw InputError(fmt::format("distributed: rank {} of world size {} is not a data-parallel rank",
-                                 config.rank, config.world_size));
+    throw InputError(
+        fmt::format("distributed: rank {} of world size {} is not a data-parallel rank",
+                    config.rank, config.world_size));
   }
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<std::uint16_t>(config.master_port);
@@ -79,10 +86,11 @@ DataParallelGroup::DataParallelGroup(const DistributedConfig& config, const at::
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw CheckFailed(fmt::format("distributed: rank {} of {} could not join the world at {}:{} "
-                                  "within {} s: {}",
-                                  config.rank, config.world_size, config.master_addr,
-                                  config.master_port, config.timeout_s, message_of(e)));
+    throw CheckFailed(
+        fmt::format("distributed: rank {} of {} could not join the world at {}:{} "
+                    "within {} s: {}",
+                    config.rank, config.world_size, config.master_addr, config.master_port,
+                    config.timeout_s, message_of(e)));
   }
 
   // Buckets in reverse spec order, the order backward produces gradients in (as DDP does).
@@ -141,8 +149,9 @@ void DataParallelGroup::wait(c10d::Work& work, const char* what) {
   try {
     work.wait(timeout_);
   } catch (const std::exception& e) {
-    throw CheckFailed(fmt::format("distributed: rank {} of {}: {} failed (did another rank stop?): {}",
-                                  config_.rank, config_.world_size, what, message_of(e)));
+    throw CheckFailed(
+        fmt::format("distributed: rank {} of {}: {} failed (did another rank stop?): {}",
+                    config_.rank, config_.world_size, what, message_of(e)));
   }
 }
 
@@ -153,7 +162,8 @@ void DataParallelGroup::finish_step() {
     if (b.work) continue;
     // A parameter backward never reached (unused this step) contributes a zero gradient.
     for (std::size_t i = 0; i < b.params.size(); ++i) {
-      if (!param_ready_[b.params[i]]) b.flat.narrow(0, b.offsets[i], params_[b.params[i]].numel()).zero_();
+      if (!param_ready_[b.params[i]])
+        b.flat.narrow(0, b.offsets[i], params_[b.params[i]].numel()).zero_();
     }
     launch(b);
   }
@@ -172,8 +182,9 @@ void DataParallelGroup::finish_step() {
 void DataParallelGroup::all_reduce_sum(std::vector<double>& values) {
   if (values.empty()) return;
   const auto start = Clock::now();
-  at::Tensor t = at::from_blob(values.data(), {static_cast<std::int64_t>(values.size())},
-                               at::kDouble).to(device_, /*non_blocking=*/false, /*copy=*/true);
+  at::Tensor t =
+      at::from_blob(values.data(), {static_cast<std::int64_t>(values.size())}, at::kDouble)
+          .to(device_, /*non_blocking=*/false, /*copy=*/true);
   std::vector<at::Tensor> tensors{t};
   auto work = group_->allreduce(tensors);
   wait(*work, "an all-reduce of counts");

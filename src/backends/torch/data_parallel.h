@@ -37,8 +37,8 @@ class DataParallelGroup {
 
  private:
   struct Bucket {
-    std::vector<std::size_t> params;   // indices into params_
-    std::vector<std::int64_t> offsets; // of each parameter in `flat`
+    std::vector<std::size_t> params;    // indices into params_
+    std::vector<std::int64_t> offsets;  // of each parameter in `flat`
     at::Tensor flat;
     std::size_t ready = 0;
     c10::intrusive_ptr<c10d::Work> work;
