@@ -173,3 +173,33 @@ TEST_F(TrainWorld, NprocLauncherFailsAndRecordsTheTrialFailedWhenARankIsKilled) 
 
 }  // namespace
 }  // namespace cb
+
+namespace cb {
+namespace {
+
+TEST_F(TrainWorld, RanksWithDifferentInitialWeightsRefuseToTrain) {
+  const auto data = tiny_cifar(10);
+  const int port = bench::free_local_port();
+  std::vector<testing::ChildProcess> ranks;
+  for (int r = 0; r < 2; ++r) {
+    ranks.push_back(testing::start_child(
+        {CIFARBENCH_EXE, "train", "--model", "simple-cnn", "--data", data.string(), "--epochs", "1",
+         "--batch-size", "8", "--threads", "1", "--no-telemetry", "--seed", std::to_string(r),
+         "--out", (dir_ / "out").string()},
+        {{"RANK", std::to_string(r)},
+         {"WORLD_SIZE", "2"},
+         {"MASTER_ADDR", "127.0.0.1"},
+         {"MASTER_PORT", std::to_string(port)}},
+        dir_ / ("rank-" + std::to_string(r) + ".log")));
+  }
+  for (const auto& c : ranks) {
+    const int status = testing::wait_child(c, std::chrono::seconds(60));
+    if (status == -1) testing::kill_child(c);
+    EXPECT_EQ(status, 1) << testing::read_log(c);
+    EXPECT_NE(testing::read_log(c).find("initial weights differ"), std::string::npos)
+        << testing::read_log(c);
+  }
+}
+
+}  // namespace
+}  // namespace cb
