@@ -108,6 +108,11 @@ int run_local_world(const TrainOptions& o) {
 int run_train(const TrainOptions& o, const std::optional<bench::LaunchEnvironment>& launch) {
   if (!o.tf_lib.empty()) setenv("CIFARBENCH_TF_LIB", o.tf_lib.c_str(), 1);
   bench::TrialSpec spec = build_spec(o);
+  // "cuda:local": the GPU of this rank's index on its machine (one GPU per rank, as torchrun's
+  // LOCAL_RANK intends); cuda:0 for a single process.
+  if (spec.recipe.device == "cuda:local") {
+    spec.recipe.device = fmt::format("cuda:{}", launch ? launch->local_rank : 0);
+  }
   if (launch) {
     spec.shard = {launch->rank, launch->world_size};
     spec.master_addr = launch->master_addr;
@@ -193,7 +198,7 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
   cmd->add_option("--eval-every", o->eval_every, "evaluate every N epochs")->check(CLI::Range(1, 100000));
   cmd->add_option("--seed", o->seed, "seed for weights, data order and augmentation")->capture_default_str();
   cmd->add_option("--workers", o->workers, "input pipeline threads")->check(CLI::Range(0, 256));
-  cmd->add_option("--device", o->device, "cpu or cuda:N");
+  cmd->add_option("--device", o->device, "cpu, cuda:N, or cuda:local (cuda:LOCAL_RANK in a distributed run)");
   cmd->add_option("--precision", o->precision, "off, fp16 or bf16 (GPU)")->check(CLI::IsMember({"off", "fp16", "bf16"}));
   cmd->add_option("--out", o->out_dir, "directory for result.json and checkpoints");
   cmd->add_flag("--checkpoint", o->checkpoint, "save weights and optimizer state after every epoch");

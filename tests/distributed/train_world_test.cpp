@@ -203,3 +203,23 @@ TEST_F(TrainWorld, RanksWithDifferentInitialWeightsRefuseToTrain) {
 
 }  // namespace
 }  // namespace cb
+
+namespace cb {
+namespace {
+
+TEST_F(TrainWorld, CudaLocalDeviceIsTheGpuOfTheLocalRank) {
+  const auto r =
+      testing::run_process({CIFARBENCH_EXE, "train", "--dataset", "synthetic", "--device",
+                            "cuda:local", "--dist-timeout", "2", "--out", (dir_ / "o").string()},
+                           {"RANK=3", "WORLD_SIZE=4", "LOCAL_RANK=1", "MASTER_ADDR=127.0.0.1"});
+  // Without a GPU the device is refused, by the name the local rank gave it; with one it is
+  // accepted and the lone rank waits for its world in vain.
+  if (r.err.find("could not join the world") != std::string::npos) {
+    GTEST_SKIP() << "cuda:1 exists here: " << r.err;
+  }
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("cuda:1"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace cb
