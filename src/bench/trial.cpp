@@ -532,7 +532,7 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
                                                        {"epochs", epochs}}.dump(2));
     }
   }
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // LibTorch's own errors too (from inside backward)
     if (!distributed) throw;
     out.state = TrialState::failed;
     out.error = e.what();
