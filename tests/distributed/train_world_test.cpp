@@ -223,3 +223,20 @@ TEST_F(TrainWorld, CudaLocalDeviceIsTheGpuOfTheLocalRank) {
 
 }  // namespace
 }  // namespace cb
+
+namespace cb {
+namespace {
+
+TEST_F(TrainWorld, BackendsWithoutDataParallelismRefuseAWorldNamingTheOption) {
+  const auto r = testing::run_process({CIFARBENCH_EXE, "train", "--framework", "dlib", "--dataset",
+                                       "synthetic", "--out", (dir_ / "o").string()},
+                                      {"RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1"});
+  if (r.err.find("not available") != std::string::npos) GTEST_SKIP() << r.err;
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--nproc/WORLD_SIZE 2: the dlib backend trains in one process only"),
+            std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace cb
