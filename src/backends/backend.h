@@ -48,6 +48,17 @@ struct OptimizerConfig {
 
 enum class MixedPrecision { off, fp16, bf16 };
 
+// A data-parallel run's place in its world (docs/distributed.md): every rank builds the same
+// model from the same weights; gradients are averaged over the ranks every step.
+struct DistributedConfig {
+  int rank = 0;
+  int world_size = 1;
+  std::string master_addr = "127.0.0.1";  // host of rank 0's rendezvous store
+  int master_port = 29500;
+  int timeout_s = 60;  // rendezvous and every collective: a dead rank fails the others by then
+  std::int64_t bucket_bytes = 25 << 20;  // gradients are all-reduced in buckets of about this size
+};
+
 struct TrainerConfig {
   const model::ModelSpec* spec = nullptr;         // the network to build (shapes inferred)
   const model::Weights* initial_weights = nullptr; // every tensor of the spec, loaded exactly
@@ -60,6 +71,8 @@ struct TrainerConfig {
   bool deterministic = false;  // (optional) deterministic kernels
   bool xla = false;            // (optional) TensorFlow's XLA
   std::uint64_t seed = 0;      // seeds the framework's own random ops (dropout masks)
+  // (optional) Null: one process. Only backends whose supports_distributed() is true get one.
+  std::shared_ptr<const DistributedConfig> distributed;
 };
 
 struct StepResult {
@@ -99,6 +112,12 @@ class Trainer {
   virtual model::Weights export_optimizer_state() { return {}; }
   // (optional) Restores what export_optimizer_state returned; default: ignores it.
   virtual void import_optimizer_state(const model::Weights& /*state*/) {}
+  // (optional) Sums `values` element-wise over every rank, in place (evaluation counts, checks);
+  // default: one process, so the values are already the sums.
+  virtual void all_reduce_sum(std::vector<double>& /*values*/) {}
+  // (optional) Seconds spent waiting for gradient communication since the trainer was built
+  // (what did not overlap with computation); default: 0, one process.
+  virtual double communication_time_s() const { return 0; }
 };
 
 class Backend {
@@ -110,6 +129,9 @@ class Backend {
   virtual std::optional<std::string> cannot_build(const model::ModelSpec& /*spec*/) const {
     return std::nullopt;
   }
+  // (optional) Whether create_trainer accepts a DistributedConfig with world_size > 1; default:
+  // no, and the harness refuses such runs with Unsupported.
+  virtual bool supports_distributed() const { return false; }
   // Builds a trainer; throws cb::InputError (bad config) or cb::Unsupported (missing feature).
   virtual std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const = 0;
 };

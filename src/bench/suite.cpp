@@ -86,12 +86,6 @@ Suite parse_suite(const toml::table& table, const std::string& source,
   s.threads = positive_ints<int>(*matrix, "threads", s.threads, 0, 4096);
   s.batch_sizes = positive_ints<int>(*matrix, "batch_sizes", s.batch_sizes, 0, 1 << 20);
   s.processes = positive_ints<int>(*matrix, "processes", s.processes, 1, 4096);
-  for (int p : s.processes) {
-    if (p > 1) {
-      matrix->fail("processes", "1 in this build (data-parallel training across processes is "
-                                "not available yet)");
-    }
-  }
   s.devices = matrix->strings("devices", s.devices);
   matrix->reject_unknown_keys();
 

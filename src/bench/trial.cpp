@@ -86,6 +86,67 @@ EpochStats epoch_from_json(const nlohmann::json& j) {
   e.images_per_s = j.at("images_per_s").get<double>();
   return e;
 }
+
+// FNV-1a over names, shapes and values: equal on every rank iff the weights are bit-identical.
+std::uint64_t weights_checksum(const model::Weights& weights) {
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* data, std::size_t bytes) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  };
+  for (const auto& t : weights.tensors) {
+    mix(t.name.data(), t.name.size());
+    mix(t.tensor.shape.data(), t.tensor.shape.size() * sizeof(t.tensor.shape[0]));
+    mix(t.tensor.values.data(), t.tensor.values.size() * sizeof(float));
+  }
+  return h;
+}
+
+// Checks, across every rank, that all start from the same weights and take the same number of
+// steps per epoch (a rank with one step more would wait for the others until the timeout).
+// Each value v goes in as v and v²: all ranks agree iff world · Σv² = (Σv)², exact in doubles
+// for byte-sized v.
+void check_ranks_agree(backends::Trainer& trainer, int world, std::uint64_t checksum,
+                       std::int64_t steps_per_epoch) {
+  std::vector<double> values;
+  auto add = [&](double v) {
+    values.push_back(v);
+    values.push_back(v * v);
+  };
+  for (int i = 0; i < 8; ++i) add(static_cast<double>((checksum >> (8 * i)) & 0xff));
+  for (int i = 0; i < 4; ++i) add(static_cast<double>((steps_per_epoch >> (8 * i)) & 0xff));
+  values.push_back(1.0);
+  trainer.all_reduce_sum(values);
+  if (values.back() != world) {
+    throw CheckFailed(fmt::format("distributed: {} ranks answered, expected {}", values.back(), world));
+  }
+  for (std::size_t i = 0; i + 1 < values.size(); i += 2) {
+    if (world * values[i + 1] != values[i] * values[i]) {
+      throw CheckFailed(i < 16 ? "distributed: the ranks' initial weights differ (checksums do not "
+                                 "match); every rank must run the same model, seed and cifarbench"
+                               : "distributed: the ranks would take different numbers of steps per "
+                                 "epoch; set data.shard_rule = \"pad\" or \"drop\"");
+    }
+  }
+}
+// Batch-norm running statistics are per rank; evaluation and checkpoints use rank 0's on every
+// rank (what DDP's broadcast_buffers gives), sent as a sum in which the others contribute zeros.
+void broadcast_buffers_from_rank0(backends::Trainer& trainer, int rank) {
+  model::Weights w = trainer.export_weights();
+  std::vector<double> values;
+  for (const auto& t : w.tensors) {
+    if (t.trainable) continue;
+    for (float v : t.tensor.values) values.push_back(rank == 0 ? static_cast<double>(v) : 0.0);
+  }
+  if (values.empty()) return;
+  trainer.all_reduce_sum(values);
+  std::size_t i = 0;
+  for (auto& t : w.tensors) {
+    if (t.trainable) continue;
+    for (float& v : t.tensor.values) v = static_cast<float>(values[i++]);
+  }
+  trainer.import_weights(w);
+}
 }  // namespace
 
 std::string to_string(TrialState state) {
@@ -162,6 +223,9 @@ nlohmann::json to_json(const TrialOutcome& o) {
           {"images_per_s_including_warmup", o.images_per_s_with_warmup},
           {"steps", o.steps},
           {"training_images", o.training_images},
+          {"world_size", o.world_size},
+          {"images_per_s_by_rank", o.images_per_s_by_rank},
+          {"communication_s_per_step", o.communication_s_per_step},
           {"epochs", epochs},
           {"telemetry", o.telemetry}};
 }
@@ -215,6 +279,14 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
 
   // Everything that can be refused is checked before any training starts.
   const backends::Backend& backend = require_backend(spec.framework);
+  const int world = spec.shard.world_size;
+  const bool distributed = world > 1;
+  const bool leader = spec.shard.rank == 0;  // rank 0 prints, checkpoints and reports
+  if (distributed && !backend.supports_distributed()) {
+    throw Unsupported(fmt::format("--nproc/WORLD_SIZE {}: the {} backend trains in one process "
+                                  "only; data-parallel training needs --framework torch",
+                                  world, spec.framework));
+  }
   const data::Dataset dataset = data::resolve_dataset(spec.data);
   model::ModelSpec model_spec = require_model(spec.model, dataset.num_classes());
   if (model_spec.input.c != dataset.channels || model_spec.input.h != dataset.height ||
@@ -242,6 +314,15 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
   tc.deterministic = recipe.deterministic;
   tc.xla = recipe.xla;
   tc.seed = spec.seed;
+  if (distributed) {
+    auto dc = std::make_shared<backends::DistributedConfig>();
+    dc->rank = spec.shard.rank;
+    dc->world_size = world;
+    dc->master_addr = spec.master_addr;
+    dc->master_port = spec.master_port;
+    dc->timeout_s = spec.distributed_timeout_s;
+    tc.distributed = std::move(dc);
+  }
   std::unique_ptr<backends::Trainer> trainer = backend.create_trainer(tc);
 
   TrialOutcome out;
@@ -274,6 +355,10 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
                                  pipeline.batch_size, sampler.samples_per_epoch()));
   }
   const std::int64_t total_steps = steps_per_epoch * recipe.epochs;
+  out.world_size = world;
+  if (distributed) {
+    check_ranks_agree(*trainer, world, weights_checksum(trainer->export_weights()), steps_per_epoch);
+  }
 
   nlohmann::json config = trial_config_json(spec);
   config["dataset"] = {{"name", dataset.name}, {"source", dataset.source},
@@ -317,6 +402,8 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
   std::int64_t steps_this_run = 0;
   data::Batch batch;
 
+  // A collective that fails (a rank died) ends the trial as failed, with its results so far.
+  try {
   for (int epoch = first_epoch; epoch <= recipe.epochs && out.state == TrialState::running; ++epoch) {
     EpochStats es;
     es.epoch = epoch;
@@ -330,7 +417,7 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
       data::BatchStream stream = data::training_batches(train_batcher, sampler, epoch - 1, pipeline);
       while (stream.next(batch)) {
         if (steps == steps_per_epoch) break;  // a short run (train.max_steps_per_epoch)
-        if (interrupt_flag().load()) {
+        if (!distributed && interrupt_flag().load()) {
           out.state = TrialState::interrupted;
           out.error = fmt::format("interrupted during epoch {}", epoch);
           break;
@@ -341,7 +428,15 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
         const backends::StepResult r = trainer->train_step(batch);
         ++out.steps;
         ++steps_this_run;
-        if (!std::isfinite(r.loss)) {
+        bool diverged = !std::isfinite(r.loss);
+        bool interrupted = false;
+        if (distributed) {  // every rank stops at the same step, or one would wait for the rest
+          std::vector<double> flags{interrupt_flag().load() ? 1.0 : 0.0, diverged ? 1.0 : 0.0};
+          trainer->all_reduce_sum(flags);
+          interrupted = flags[0] > 0;
+          diverged = flags[1] > 0;
+        }
+        if (diverged) {
           out.state = TrialState::diverged;
           out.diverged_step = out.steps;
           out.error = fmt::format("loss became {} at step {} (epoch {})", r.loss, out.steps, epoch);
@@ -351,15 +446,27 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
         correct += r.accuracy * batch.n;
         images += batch.n;
         ++steps;
+        if (interrupted) {
+          out.state = TrialState::interrupted;
+          out.error = fmt::format("interrupted during epoch {}", epoch);
+          break;
+        }
         if (steps_this_run == recipe.warmup_steps) {
           trainer->sync();
           warm_time_s = out.training_time_s + seconds_since(epoch_start);
-          warm_images = out.training_images + images;
+          warm_images = out.training_images + images * world;  // ranks take equal batches
         }
       }
     }
     trainer->sync();
     es.epoch_time_s = seconds_since(epoch_start);
+    if (distributed) {  // the world's loss, accuracy and images (outside the timed epoch)
+      std::vector<double> sums{loss_sum, correct, static_cast<double>(images), static_cast<double>(steps)};
+      trainer->all_reduce_sum(sums);
+      loss_sum = sums[0] / world;  // every rank takes the same number of steps
+      correct = sums[1];
+      images = static_cast<std::int64_t>(sums[2]);
+    }
     out.training_time_s += es.epoch_time_s;
     out.training_images += images;
     es.training_time_s = out.training_time_s;
@@ -375,7 +482,8 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
     if (evaluate) {
       sampler_thread.set_phase(telemetry::Phase::eval);
       const auto eval_start = Clock::now();
-      data::BatchStream stream = data::evaluation_batches(eval_batcher, pipeline);
+      if (distributed) broadcast_buffers_from_rank0(*trainer, spec.shard.rank);
+      data::BatchStream stream = data::evaluation_batches(eval_batcher, pipeline, spec.shard);
       std::int64_t eval_correct = 0, eval_count = 0;
       double eval_loss = 0;
       while (stream.next(batch)) {
@@ -385,6 +493,13 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
         eval_loss += r.loss_sum;
       }
       trainer->sync();
+      if (distributed) {  // each rank evaluated its exact share; every rank reports the whole
+        std::vector<double> sums{static_cast<double>(eval_correct), static_cast<double>(eval_count), eval_loss};
+        trainer->all_reduce_sum(sums);
+        eval_correct = static_cast<std::int64_t>(sums[0]);
+        eval_count = static_cast<std::int64_t>(sums[1]);
+        eval_loss = sums[2];
+      }
       es.eval_time_s = seconds_since(eval_start);
       if (eval_count > 0) {
         es.test_accuracy = static_cast<double>(eval_correct) / eval_count;
@@ -400,7 +515,7 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
     out.wall_time_s = es.wall_time_s;
     out.epochs.push_back(es);
 
-    if (!log::quiet()) {
+    if (leader && !log::quiet()) {
       const double per_epoch = es.epoch_time_s + es.eval_time_s;
       fmt::print("{}\n", format_epoch_line(es, recipe.epochs, per_epoch * (recipe.epochs - epoch)));
       std::fflush(stdout);
@@ -408,7 +523,7 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
     // Results first, then the checkpoint: a crash between the two redoes this epoch on resume,
     // which replaces (never duplicates) its stored row.
     observer.on_epoch(out, es);
-    if (can_checkpoint && out.state == TrialState::running) {
+    if (leader && can_checkpoint && out.state == TrialState::running) {
       std::filesystem::create_directories(ckpt.dir);
       model::save_weights(trainer->export_weights(), ckpt.model);
       model::save_weights(trainer->export_optimizer_state(), ckpt.optimizer);
@@ -422,6 +537,11 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
                                                        {"epochs", epochs}}.dump(2));
     }
   }
+  } catch (const std::exception& e) {  // LibTorch's own errors too (from inside backward)
+    if (!distributed) throw;
+    out.state = TrialState::failed;
+    out.error = e.what();
+  }
 
   sampler_thread.set_phase(telemetry::Phase::idle);
   sampler_thread.stop();
@@ -433,12 +553,27 @@ TrialOutcome run_trial(const TrialSpec& spec, TrialObserver& observer) {
   out.images_per_s = (warm_images > 0 && after_warm_time > 0 && after_warm_images > 0)
                          ? after_warm_images / after_warm_time
                          : out.images_per_s_with_warmup;
+  if (steps_this_run > 0) out.communication_s_per_step = trainer->communication_time_s() / steps_this_run;
+  if (distributed && out.state != TrialState::failed) {
+    // images_per_s so far counts the world's images over this rank's time; each rank's own:
+    std::vector<double> by_rank(static_cast<std::size_t>(world), 0.0);
+    by_rank[static_cast<std::size_t>(spec.shard.rank)] = out.images_per_s / world;
+    try {
+      trainer->all_reduce_sum(by_rank);
+      out.images_per_s_by_rank = by_rank;
+      out.images_per_s = 0;
+      for (double v : by_rank) out.images_per_s += v;
+    } catch (const Error& e) {
+      out.state = TrialState::failed;
+      out.error = e.what();
+    }
+  }
   const telemetry::SampleLog log = sampler_thread.log();
   const telemetry::TelemetrySummary summary =
       telemetry::summarize(log, static_cast<std::uint64_t>(out.training_images));
   out.telemetry = telemetry::to_json(summary);
   observer.on_finish(out, log);
-  if (!log::quiet()) fmt::print("{}", telemetry::format_summary(summary));
+  if (leader && !log::quiet()) fmt::print("{}", telemetry::format_summary(summary));
   return out;
 }
 

@@ -31,6 +31,11 @@ struct TrialSpec {
   bool checkpoint = false;        // save weights and optimizer state after every epoch
   bool resume = false;            // continue from out_dir's checkpoint
   data::Shard shard;              // this process's rank in a data-parallel run
+  // A data-parallel run (shard.world_size > 1): rank 0's rendezvous address, and the time after
+  // which a missing or dead rank makes the others fail (docs/distributed.md).
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  int distributed_timeout_s = 60;
 };
 
 struct EpochStats {
@@ -61,6 +66,11 @@ struct TrialOutcome {
   double wall_time_s = 0;
   double images_per_s = 0;              // after the warm-up steps
   double images_per_s_with_warmup = 0;  // every training step
+  // Data-parallel runs: images_per_s above counts every rank's images (the world's throughput);
+  // these are each rank's own, and the mean time a step waited for communication on this rank.
+  int world_size = 1;
+  std::vector<double> images_per_s_by_rank;
+  double communication_s_per_step = 0;
   std::int64_t steps = 0;
   std::int64_t training_images = 0;
   std::int64_t parameters = 0;

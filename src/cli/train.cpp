@@ -1,13 +1,17 @@
 // `cifarbench train`: one trial, with a progress line per epoch and the result as JSON written
 // after every epoch.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <optional>
 
 #include "bench/environment.h"
+#include "bench/launch_env.h"
+#include "bench/local_world.h"
 #include "bench/trial.h"
 #include "bench/trial_store.h"
 #include "cli/command.h"
@@ -31,6 +35,7 @@ struct TrainOptions {
   std::string results_dir;  // suite-child mode: write into this results database
   std::string trial_key;
   std::int64_t suite_id = 0;
+  int nproc = 1, dist_timeout_s = 60;
   int epochs = 0, threads = -1, batch_size = 0, eval_every = 0, workers = -1;
   double lr = -1, target_acc = -1, weight_decay = -1, telemetry_hz = 10;
   std::uint64_t seed = 0;
@@ -80,28 +85,79 @@ bench::TrialSpec build_spec(const TrainOptions& o) {
   return spec;
 }
 
-int run_train(const TrainOptions& o) {
+// After a local world ended badly: a result.json that rank 0 left "running" (it died) says failed.
+void mark_unfinished_result_failed(const std::filesystem::path& path, const std::string& why) {
+  std::ifstream in(path);
+  if (!in) return;
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || doc["result"].value("status", "") != "running") return;
+  doc["result"]["status"] = "failed";
+  doc["result"]["error"] = why;
+  bench::write_file_atomically(path, doc.dump(2) + "\n");
+}
+
+// `--nproc N`: this command again as N local ranks; this process only launches and waits.
+int run_local_world(const TrainOptions& o) {
+  bench::LocalWorldOptions world;
+  world.world_size = o.nproc;
+  world.failure_grace_s = o.dist_timeout_s;
+  const int status = bench::run_local_world(bench::own_command_line_without_nproc(), world);
+  if (status == static_cast<int>(ExitStatus::failed)) {
+    mark_unfinished_result_failed(build_spec(o).out_dir / "result.json",
+                                  "a rank of the local world failed (see its messages above)");
+  }
+  return status;
+}
+
+int run_train(const TrainOptions& o, const std::optional<bench::LaunchEnvironment>& launch) {
   if (!o.tf_lib.empty()) setenv("CIFARBENCH_TF_LIB", o.tf_lib.c_str(), 1);
   bench::TrialSpec spec = build_spec(o);
+  // "cuda:local": the GPU of this rank's index on its machine (one GPU per rank, as torchrun's
+  // LOCAL_RANK intends); cuda:0 for a single process.
+  if (spec.recipe.device == "cuda:local") {
+    spec.recipe.device = fmt::format("cuda:{}", launch ? launch->local_rank : 0);
+  }
+  if (launch) {
+    spec.shard = {launch->rank, launch->world_size};
+    spec.master_addr = launch->master_addr;
+    spec.master_port = launch->master_port;
+    spec.distributed_timeout_s = o.dist_timeout_s;
+  }
+  const bool leader = spec.shard.rank == 0;  // rank 0 alone writes the trial's result
   std::error_code ec;
   std::filesystem::create_directories(spec.out_dir, ec);
   if (ec) throw InputError(fmt::format("--out {}: cannot create directory: {}", spec.out_dir.string(), ec.message()));
   const nlohmann::json environment = bench::capture_environment();
-  bench::ResultFileWriter writer(spec.out_dir / "result.json", environment);
+  // Other ranks keep their own figures and telemetry beside it, in rank-<r>.json.
+  const std::filesystem::path result_path =
+      spec.out_dir / (leader ? std::string("result.json") : fmt::format("rank-{}.json", spec.shard.rank));
+  bench::ResultFileWriter writer(result_path, environment);
   bench::ObserverList observers;
   observers.add(&writer);
   std::optional<results::ResultsStore> store;
   std::unique_ptr<bench::TrialStoreWriter> store_writer;
-  if (!o.results_dir.empty()) {
+  if (!o.results_dir.empty() && leader) {
     store.emplace(results::ResultsStore::open(o.results_dir));
     store_writer = std::make_unique<bench::TrialStoreWriter>(*store, o.suite_id, o.trial_key, environment);
     observers.add(store_writer.get());
   }
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
-  const bench::TrialOutcome out = bench::run_trial(spec, observers);
+  bench::TrialOutcome out;
+  try {
+    out = bench::run_trial(spec, observers);
+  } catch (const Error& e) {
+    if (spec.shard.world_size > 1 && writer.document().contains("config")) {
+      bench::TrialOutcome failed;  // a distributed check failed after the trial had started
+      failed.state = bench::TrialState::failed;
+      failed.error = e.what();
+      failed.world_size = spec.shard.world_size;
+      writer.on_finish(failed, {});
+    }
+    throw;
+  }
   std::signal(SIGINT, SIG_DFL);
-  if (!log::quiet()) {
+  if (leader && !log::quiet()) {
     fmt::print("{}: {} {} {} after {} epoch(s): test accuracy {}, training time {:.1f} s, {:.1f} images/s{}\n",
                bench::to_string(out.state), spec.framework, spec.model,
                out.synthetic ? "[synthetic data: accuracy is not CIFAR's]" : "",
@@ -109,6 +165,12 @@ int run_train(const TrainOptions& o) {
                out.test_accuracy ? fmt::format("{:.2f}%", 100 * *out.test_accuracy) : "n/a",
                out.training_time_s, out.images_per_s,
                out.time_to_target_s ? fmt::format(", target reached after {:.1f} s", *out.time_to_target_s) : "");
+    if (out.world_size > 1) {
+      fmt::print("{} processes: {:.1f} images/s in total ({:.1f} per rank), {:.1f} ms of communication per "
+                 "step on rank 0\n",
+                 out.world_size, out.images_per_s,
+                 fmt::join(out.images_per_s_by_rank, ", "), 1000 * out.communication_s_per_step);
+    }
     fmt::print("result: {}\n", (spec.out_dir / "result.json").string());
   }
   switch (out.state) {
@@ -144,7 +206,7 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
   cmd->add_option("--eval-every", o->eval_every, "evaluate every N epochs")->check(CLI::Range(1, 100000));
   cmd->add_option("--seed", o->seed, "seed for weights, data order and augmentation")->capture_default_str();
   cmd->add_option("--workers", o->workers, "input pipeline threads")->check(CLI::Range(0, 256));
-  cmd->add_option("--device", o->device, "cpu or cuda:N");
+  cmd->add_option("--device", o->device, "cpu, cuda:N, or cuda:local (cuda:LOCAL_RANK in a distributed run)");
   cmd->add_option("--precision", o->precision, "off, fp16 or bf16 (GPU)")->check(CLI::IsMember({"off", "fp16", "bf16"}));
   cmd->add_option("--out", o->out_dir, "directory for result.json and checkpoints");
   cmd->add_flag("--checkpoint", o->checkpoint, "save weights and optimizer state after every epoch");
@@ -152,6 +214,13 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
   cmd->add_flag("--no-telemetry", o->no_telemetry, "do not sample CPU/GPU telemetry");
   cmd->add_option("--telemetry-hz", o->telemetry_hz, "telemetry samples per second")->check(CLI::Range(0.1, 1000.0));
   cmd->add_flag("--no-download", o->no_download, "never download data");
+  cmd->add_option("--nproc", o->nproc,
+                  "data-parallel ranks on this machine (docs/distributed.md); a launcher's "
+                  "RANK/WORLD_SIZE, SLURM_* or OMPI_* variables make this process one rank")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--dist-timeout", o->dist_timeout_s,
+                  "seconds after which a missing or dead rank fails the others")
+      ->check(CLI::Range(1, 86400))->capture_default_str();
   cmd->add_option("--tf-lib", o->tf_lib, "path of the TensorFlow C library");
   // Suite-child mode, used by `cifarbench run` (hidden from --help).
   cmd->add_option("--results", o->results_dir, "")->group("");
@@ -161,7 +230,17 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
     if (!o->results_dir.empty() && o->trial_key.empty()) {
       throw InputError("--results needs --suite-id and --trial-key (they are set by `cifarbench run`)");
     }
-    set_exit_status(run_train(*o));
+    const auto launch = bench::parse_launch_environment(bench::process_environment());
+    if (o->nproc > 1) {
+      if (launch && launch->world_size > 1) {
+        throw InputError(fmt::format("--nproc {}: this process is already rank {} of {} started by "
+                                     "{} (its environment variables say so); use one or the other",
+                                     o->nproc, launch->rank, launch->world_size, launch->launcher));
+      }
+      set_exit_status(run_local_world(*o));
+      return;
+    }
+    set_exit_status(run_train(*o, launch && launch->world_size > 1 ? launch : std::nullopt));
   });
 }};
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -248,6 +249,53 @@ void timeline_figure(FigureWriter& writer, const Study& study) {
   writer.draw("fig6_utilization_timeline", title, data, body, 1100, 540);
 }
 
+// Only when a suite varied the process count: each family's throughput (left axis) and scaling
+// efficiency against its one-process run (right axis, dashed) against the processes.
+void scaling_figure(FigureWriter& writer, const Study& study) {
+  std::map<std::string, std::map<int, double>> families;  // label → processes → throughput
+  bool any_parallel = false;
+  for (const auto& g : study.groups) {
+    const auto it = g.summaries.find("throughput");
+    if (it == g.summaries.end()) continue;
+    any_parallel |= g.processes > 1;
+    const std::string label = fmt::format("{}, {} {}", g.label(), g.device,
+                                          g.threads ? fmt::format("{} thr/proc", g.threads) : "");
+    families[label][g.processes] = it->second.mean;
+  }
+  if (!any_parallel) return;
+  std::string data, plots;
+  int block = 0;
+  for (const auto& [label, points] : families) {
+    if (points.size() < 2) continue;
+    const auto base = points.find(1);
+    std::string rows;
+    for (const auto& [procs, throughput] : points) {
+      const double efficiency =
+          base != points.end() ? 100.0 * throughput / (procs * base->second) : std::nan("");
+      rows += fmt::format("{} {} {}\n", procs, throughput, efficiency);
+    }
+    data += fmt::format("# {}\n{}\n\n", label, rows);
+    plots += fmt::format("{}DATA index {} using 1:2 with linespoints lc {} pt 7 title {}, "
+                         "DATA index {} using 1:3 axes x1y2 with linespoints lc {} dt 2 pt 6 "
+                         "title {}",
+                         block == 0 ? "plot " : ", ", block, block + 1,
+                         quoted(label + ": images/s"), block, block + 1,
+                         quoted(label + ": efficiency"));
+    ++block;
+  }
+  if (block == 0) {
+    writer.note("fig7_scaling: skipped, no model was run with more than one process count");
+    return;
+  }
+  const std::string body = fmt::format(
+      "set xlabel 'Processes'\nset ylabel 'Throughput (images/s, all processes)'\n"
+      "set y2label 'Efficiency (%)'\nset y2tics\nset yrange [0:*]\nset y2range [0:110]\n"
+      "set xtics 1\nset grid\nset key below\n{}\n",
+      plots);
+  writer.draw("fig7_scaling", "Fig. 7. Data-parallel scaling: throughput and efficiency", data,
+              body, 1100, 540);
+}
+
 bool executable_file(const fs::path& p) {
   std::error_code ec;
   return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
@@ -313,6 +361,7 @@ FigureSet render_figures(const Study& study, const fs::path& dir) {
   learning_curve_figure(writer, study, "fig5_learning_curve_time",
                         "Fig. 5. Test accuracy against training time", "Training time (s)", true);
   timeline_figure(writer, study);
+  scaling_figure(writer, study);
   return set;
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 
 namespace cb::report {
 namespace {
@@ -133,6 +134,52 @@ Table trials_table(const Study& study) {
   return t;
 }
 
+// Table 10, only when a suite varied the process count: each data-parallel group's throughput
+// against the one-process group of the same framework, model, recipe, device, threads, batch.
+std::optional<Table> scaling_table(const Study& study) {
+  Table t{"table10_scaling",
+          "Table 10. Data-parallel scaling (throughput of all processes)",
+          {"Framework", "Model", "Recipe", "Device", "Threads per process", "Processes",
+           "Throughput (images/s)", "Speed-up", "Efficiency (%)"},
+          {},
+          {"Speed-up: mean throughput over the one-process run's; efficiency: speed-up / "
+           "processes. The global batch grows with the processes (docs/distributed.md)."}};
+  bool any_parallel = false;
+  for (const auto& g : study.groups) {
+    if (g.processes > 1) any_parallel = true;
+  }
+  if (!any_parallel) return std::nullopt;
+  for (const auto& g : study.groups) {
+    const GroupSummary* base = nullptr;
+    bool family_varies = false;
+    for (const auto& o : study.groups) {
+      if (o.framework != g.framework || o.model != g.model || o.recipe != g.recipe ||
+          o.device != g.device || o.threads != g.threads || o.batch_size != g.batch_size) {
+        continue;
+      }
+      if (o.processes == 1) base = &o;
+      if (o.processes != g.processes) family_varies = true;
+    }
+    if (!family_varies && g.processes == 1) continue;
+    std::vector<std::string> row{g.framework, g.model, g.recipe, g.device,
+                                 g.threads ? std::to_string(g.threads) : "all",
+                                 std::to_string(g.processes)};
+    const bool has = g.summaries.count("throughput") > 0;
+    row.push_back(has ? mean_or_missing(g, "throughput") : "n/a");
+    if (has && base && base->summaries.count("throughput")) {
+      const double speedup =
+          g.summaries.at("throughput").mean / base->summaries.at("throughput").mean;
+      row.push_back(format_number(speedup, 2));
+      row.push_back(format_number(100.0 * speedup / g.processes, 1));
+    } else {
+      row.push_back("n/a (no 1-process run)");
+      row.push_back("n/a");
+    }
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
 }  // namespace
 
 std::string format_number(double value, int decimals) {
@@ -192,6 +239,7 @@ std::vector<Table> build_tables(const Study& study) {
                                false));
   tables.push_back(comparisons_table(study));
   tables.push_back(trials_table(study));
+  if (auto scaling = scaling_table(study)) tables.push_back(std::move(*scaling));
   return tables;
 }
 

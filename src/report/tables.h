@@ -17,7 +17,8 @@ struct Table {
 };
 
 // Table 1 accuracy, 2 training time, 3 GPU utilization, 4 throughput, 5 time to accuracy,
-// 6 peak memory and energy, 7 CPU utilization, 8 framework comparisons, 9 trials.
+// 6 peak memory and energy, 7 CPU utilization, 8 framework comparisons, 9 trials, and 10
+// data-parallel scaling when a suite varied the process count.
 std::vector<Table> build_tables(const Study& study);
 
 // A number with fixed decimals, or "n/a" for NaN.

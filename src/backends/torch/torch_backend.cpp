@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "backends/backend.h"
+#include "backends/torch/data_parallel.h"
 #include "backends/torch/spec_network.h"
 #include "core/error.h"
 
@@ -92,6 +93,9 @@ class TorchTrainer final : public Trainer {
     }
     num_classes_ = config.spec->num_classes;
     input_ = config.spec->input;
+    if (config.distributed && config.distributed->world_size > 1) {
+      data_parallel_ = std::make_unique<DataParallelGroup>(*config.distributed, device_, params_);
+    }
   }
 
   data::Layout input_layout() const override { return data::Layout::nchw; }
@@ -112,12 +116,15 @@ class TorchTrainer final : public Trainer {
     const at::Tensor loss = at::cross_entropy_loss(logits, labels, {}, at::Reduction::Mean, -100,
                                                    optimizer_.label_smoothing);
     for (auto& p : params_) p.mutable_grad().reset();  // set_to_none: no memset, no accumulate
+    if (data_parallel_) data_parallel_->prepare_step();
     bool step_ok = true;
     if (precision_ == MixedPrecision::fp16) {
       (loss * loss_scale_).backward();
+      if (data_parallel_) data_parallel_->finish_step();
       step_ok = unscale_gradients();
     } else {
       loss.backward();
+      if (data_parallel_) data_parallel_->finish_step();
     }
     if (step_ok) apply_optimizer();
     StepResult r;
@@ -157,6 +164,14 @@ class TorchTrainer final : public Trainer {
     }
     out = out.to(at::kCPU, at::kFloat).contiguous();
     return {out.data_ptr<float>(), out.data_ptr<float>() + out.numel()};
+  }
+
+  void all_reduce_sum(std::vector<double>& values) override {
+    if (data_parallel_) data_parallel_->all_reduce_sum(values);
+  }
+
+  double communication_time_s() const override {
+    return data_parallel_ ? data_parallel_->communication_time_s() : 0.0;
   }
 
   void set_learning_rate(double lr) override {
@@ -329,6 +344,7 @@ class TorchTrainer final : public Trainer {
   at::Tensor loss_scale_, growth_tracker_;  // fp16 only
   int num_classes_ = 0;
   model::Shape input_;
+  std::unique_ptr<DataParallelGroup> data_parallel_;  // world size > 1 only
 };
 
 // Refuses what this build or machine cannot do, naming the option, before anything is built.
@@ -379,6 +395,8 @@ class TorchBackend final : public Backend {
     }
     return info;
   }
+
+  bool supports_distributed() const override { return true; }
 
   std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const override {
     check_config(config);
