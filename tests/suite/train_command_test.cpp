@@ -55,6 +55,7 @@ TEST(TrainCommand, OutOfRangeFlagExits2NamingIt) {
 }
 
 TEST(TrainCommand, MissingRealDataExits2ListingTheWaysToProvideIt) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");  // the default framework
   TempDir dir;
   const auto r = run_cifarbench({"train", "--data", (dir / "nothing-here").string(), "--out",
                                  (dir / "out").string()});
