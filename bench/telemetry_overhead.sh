@@ -15,7 +15,9 @@ throughput() {  # images/s after warm-up, from result.json
 }
 on=() off=()
 for ((r = 1; r <= rounds; r++)); do
-  for mode in on off; do
+  modes=(on off)
+  ((r % 2 == 0)) && modes=(off on)  # alternate the order: the second run of a pair can differ
+  for mode in "${modes[@]}"; do
     flag=()
     [[ $mode == off ]] && flag=(--no-telemetry)
     "$exe" -q train --framework torch --model "$model" --dataset synthetic \
