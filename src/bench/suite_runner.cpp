@@ -238,10 +238,15 @@ SuiteRunSummary run_suite(const Suite& suite, const SuiteRunOptions& opt) {
 
     const ChildResult r = run_child(argv, dir / "stderr.log", suite.time_limit_s);
     ++done;
-    auto rec_now = store.find_trial(summary.suite_id, t.key);
+    // Planned above, so the row exists; the child may have updated its status.
+    const auto rec_now = store.find_trial(summary.suite_id, t.key);
+    if (!rec_now) {
+      throw CheckFailed(fmt::format("{}: trial '{}' vanished from the results database",
+                                    store.database_path().string(), t.key));
+    }
     const std::string tail = tail_of_file(dir / "stderr.log", 2000);
     if (r.interrupted || g_interrupted) {
-      if (!rec_now || rec_now->status != results::TrialStatus::interrupted) {
+      if (rec_now->status != results::TrialStatus::interrupted) {
         store.set_trial_status(rec_now->id, results::TrialStatus::interrupted, "interrupted by Ctrl-C");
       }
       summary.interrupted = true;
@@ -252,17 +257,15 @@ SuiteRunSummary run_suite(const Suite& suite, const SuiteRunOptions& opt) {
                              fmt::format("exceeded the suite's time limit of {} s\n{}", suite.time_limit_s, tail));
       ++summary.failed;
       fmt::print("trial {} timed out after {} s\n", t.key, suite.time_limit_s);
-    } else if (r.exit_code == 0 && rec_now && rec_now->status == results::TrialStatus::completed) {
+    } else if (r.exit_code == 0 && rec_now->status == results::TrialStatus::completed) {
       ++summary.completed;
     } else {
       const std::string how = r.signal ? fmt::format("killed by signal {} ({})", r.signal, strsignal(r.signal))
                                        : fmt::format("exited with status {}", r.exit_code);
-      if (rec_now && (rec_now->status == results::TrialStatus::diverged)) {
-        ++summary.failed;
-      } else if (rec_now) {
+      if (rec_now->status != results::TrialStatus::diverged) {
         store.set_trial_status(rec_now->id, results::TrialStatus::failed, how + "\n" + tail);
-        ++summary.failed;
       }
+      ++summary.failed;
       fmt::print("trial {} failed: {}\n{}\n", t.key, how, tail);
     }
   }
