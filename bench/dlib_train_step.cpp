@@ -56,7 +56,7 @@ int run(int argc, char** argv) {
     cb::backends::TrainerConfig config;
     config.spec = &spec;
     config.initial_weights = &weights;
-    config.threads = threads;  // the default recipe: SGD, momentum 0.9, Nesterov, wd 5e-4
+    config.execution.threads = threads;  // the default recipe: SGD, momentum 0.9, Nesterov, wd 5e-4
     const auto trainer = backend->create_trainer(config);
     trainer->set_learning_rate(0.1);
     std::size_t next = 0;

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "telemetry/sampler.h"
+#include "telemetry/monitor.h"
 
 namespace {
 
@@ -35,7 +35,7 @@ float multiply_repeatedly(int repetitions, float seed) {
 
 void BM_TwoThreadWorkload(benchmark::State& state) {
   const bool sampling = state.range(0) != 0;
-  cb::telemetry::Sampler sampler(cb::telemetry::SamplerOptions{}.enable(sampling).rate(10));
+  cb::telemetry::Monitor sampler(cb::telemetry::MonitorOptions{}.enable(sampling).rate(10));
   sampler.set_phase(cb::telemetry::Phase::train);
   sampler.start();
   for (auto _ : state) {

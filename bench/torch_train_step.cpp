@@ -39,7 +39,7 @@ int run(int argc, char** argv) {
   cb::backends::TrainerConfig config;
   config.spec = &spec;
   config.initial_weights = &weights;
-  config.threads = threads;
+  config.execution.threads = threads;
   config.optimizer.momentum = 0.9;
   config.optimizer.nesterov = true;
   config.optimizer.weight_decay = 5e-4;

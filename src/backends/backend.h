@@ -59,10 +59,9 @@ struct DistributedConfig {
   std::int64_t bucket_bytes = 25 << 20;  // gradients are all-reduced in buckets of about this size
 };
 
-struct TrainerConfig {
-  const model::ModelSpec* spec = nullptr;         // the network to build (shapes inferred)
-  const model::Weights* initial_weights = nullptr; // every tensor of the spec, loaded exactly
-  OptimizerConfig optimizer;
+// How a trial executes: the one struct that a recipe's [hardware] table, the command line's
+// flags, the results and a trainer's configuration all share (docs/recipes.md).
+struct ExecutionSettings {
   std::string device = "cpu";  // one of BackendInfo::devices' ids
   int threads = 0;             // CPU threads for the framework; 0 = all cores
   MixedPrecision precision = MixedPrecision::off;  // (optional) GPU only
@@ -70,6 +69,17 @@ struct TrainerConfig {
   bool autotune = false;       // (optional) cuDNN benchmark mode
   bool deterministic = false;  // (optional) deterministic kernels
   bool xla = false;            // (optional) TensorFlow's XLA
+  bool operator==(const ExecutionSettings&) const = default;
+};
+std::string_view to_string(MixedPrecision precision);
+// "off", "fp16" or "bf16"; nullopt for anything else.
+std::optional<MixedPrecision> parse_mixed_precision(std::string_view name);
+
+struct TrainerConfig {
+  const model::ModelSpec* spec = nullptr;         // the network to build (shapes inferred)
+  const model::Weights* initial_weights = nullptr; // every tensor of the spec, loaded exactly
+  OptimizerConfig optimizer;
+  ExecutionSettings execution;
   std::uint64_t seed = 0;      // seeds the framework's own random ops (dropout masks)
   // (optional) Null: one process. Only backends whose supports_distributed() is true get one.
   std::shared_ptr<const DistributedConfig> distributed;
@@ -132,6 +142,14 @@ class Backend {
   // (optional) Whether create_trainer accepts a DistributedConfig with world_size > 1; default:
   // no, and the harness refuses such runs with Unsupported.
   virtual bool supports_distributed() const { return false; }
+  // (optional) Why this backend cannot train with `settings` on this machine (device, precision,
+  // channels-last, autotune, determinism, XLA), in words a report can show ("dlib has no
+  // bf16"), or nullopt when it can. The suite planner asks before starting any process and the
+  // trial before create_trainer, so an unsupported configuration is skipped up front rather than
+  // discovered by a failing trial. Default: everything is supported.
+  virtual std::optional<std::string> unsupported(const ExecutionSettings& /*settings*/) const {
+    return std::nullopt;
+  }
   // Builds a trainer; throws cb::InputError (bad config) or cb::Unsupported (missing feature).
   virtual std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const = 0;
 };

@@ -13,6 +13,22 @@ std::vector<std::unique_ptr<Backend>>& registry() {
 }
 }  // namespace
 
+std::string_view to_string(MixedPrecision precision) {
+  switch (precision) {
+    case MixedPrecision::off: return "off";
+    case MixedPrecision::fp16: return "fp16";
+    case MixedPrecision::bf16: return "bf16";
+  }
+  return "off";
+}
+
+std::optional<MixedPrecision> parse_mixed_precision(std::string_view name) {
+  for (auto p : {MixedPrecision::off, MixedPrecision::fp16, MixedPrecision::bf16}) {
+    if (to_string(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
 void register_backend(std::unique_ptr<Backend> backend) {
   const std::string name = backend->info().name;
   for (auto& existing : registry()) {

@@ -1,7 +1,7 @@
 // `cifarbench env`: the environment record, as text or JSON.
 #include <fmt/format.h>
 
-#include "bench/environment.h"
+#include "trial/environment.h"
 #include "cli/command.h"
 
 namespace cb::cli {
@@ -12,11 +12,11 @@ const CommandRegistration registration{"env", 60, [](CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "print the record as JSON");
   cmd->callback([json] {
-    const nlohmann::json env = bench::capture_environment();
+    const nlohmann::json env = trial::capture_environment();
     if (*json) {
       fmt::print("{}\n", env.dump(2));
     } else {
-      fmt::print("{}", bench::format_environment(env));
+      fmt::print("{}", trial::format_environment(env));
     }
   });
 }};

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "bench/suite.h"
-#include "bench/suite_runner.h"
+#include "suite/suite.h"
+#include "suite/suite_runner.h"
 #include "cli/command.h"
 #include "core/build_info.h"
 #include "core/error.h"
@@ -50,15 +50,15 @@ fs::path default_suite() {
 int run(const RunOptions& o) {
   const fs::path suite_path = o.suite.empty() ? default_suite() : fs::path(o.suite);
   if (!fs::exists(suite_path)) throw InputError(fmt::format("{}: no such suite file", suite_path.string()));
-  const bench::Suite suite = bench::load_suite(suite_path);
-  bench::SuiteRunOptions opt;
+  const suite::Suite suite = suite::load_suite(suite_path);
+  suite::SuiteRunOptions opt;
   opt.results_dir = o.results_dir.empty() ? fs::path("results") / suite.name : fs::path(o.results_dir);
   opt.executable = self_executable();
   opt.data_path = o.data_path;
   opt.only = o.only;
   opt.resume = o.resume;
   opt.dry_run = o.dry_run;
-  const bench::SuiteRunSummary summary = bench::run_suite(suite, opt);
+  const suite::SuiteRunSummary summary = suite::run_suite(suite, opt);
   if (o.dry_run) return 0;
 
   const results::ResultsSnapshot snapshot =

@@ -9,12 +9,13 @@
 #include <memory>
 #include <optional>
 
-#include "bench/environment.h"
-#include "bench/launch_env.h"
-#include "bench/local_world.h"
-#include "bench/trial.h"
-#include "bench/trial_store.h"
+#include "trial/environment.h"
+#include "launch/launch_env.h"
+#include "launch/local_world.h"
+#include "trial/trial.h"
+#include "trial/trial_store.h"
 #include "cli/command.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -43,29 +44,25 @@ struct TrainOptions {
   bool checkpoint = false, resume = false, no_telemetry = false, no_download = false;
 };
 
-void on_sigint(int) { bench::interrupt_flag().store(true); }
+void on_sigint(int) { trial::interrupt_flag().store(true); }
 
-bench::TrialSpec build_spec(const TrainOptions& o) {
-  bench::TrialSpec spec;
+trial::TrialSpec build_spec(const TrainOptions& o) {
+  trial::TrialSpec spec;
   spec.framework = o.framework;
   spec.model = o.model;
-  spec.recipe = o.recipe_file.empty() ? bench::Recipe{} : bench::load_recipe(o.recipe_file);
-  bench::Recipe& r = spec.recipe;
+  spec.recipe = o.recipe_file.empty() ? trial::Recipe{} : trial::load_recipe(o.recipe_file);
+  trial::Recipe& r = spec.recipe;
   if (o.epochs > 0) r.epochs = o.epochs;
-  if (o.threads >= 0) r.threads = o.threads;
+  if (o.threads >= 0) r.execution.threads = o.threads;
   if (o.batch_size > 0) r.pipeline.batch_size = o.batch_size;
   if (o.eval_every > 0) r.eval_every = o.eval_every;
   if (o.workers >= 0) r.pipeline.workers = o.workers;
   if (o.lr >= 0) r.lr = o.lr;
   if (o.weight_decay >= 0) r.optimizer.weight_decay = o.weight_decay;
   if (o.target_acc >= 0) r.target_accuracy = o.target_acc;
-  if (!o.schedule.empty()) r.schedule.kind = bench::parse_schedule_kind(o.schedule, "--schedule");
-  if (!o.device.empty()) r.device = o.device;
-  if (!o.precision.empty()) {
-    r.precision = o.precision == "fp16"   ? backends::MixedPrecision::fp16
-                  : o.precision == "bf16" ? backends::MixedPrecision::bf16
-                                          : backends::MixedPrecision::off;
-  }
+  if (!o.schedule.empty()) r.schedule.kind = trial::parse_schedule_kind(o.schedule, "--schedule");
+  if (!o.device.empty()) r.execution.device = o.device;
+  if (!o.precision.empty()) r.execution.precision = *backends::parse_mixed_precision(o.precision);
   r.schedule.peak_lr = r.lr;
   spec.seed = o.seed;
   spec.data.dataset = o.dataset;
@@ -93,15 +90,15 @@ void mark_unfinished_result_failed(const std::filesystem::path& path, const std:
   if (doc.is_discarded() || doc["result"].value("status", "") != "running") return;
   doc["result"]["status"] = "failed";
   doc["result"]["error"] = why;
-  bench::write_file_atomically(path, doc.dump(2) + "\n");
+  write_file_atomically(path, doc.dump(2) + "\n");
 }
 
 // `--nproc N`: this command again as N local ranks; this process only launches and waits.
 int run_local_world(const TrainOptions& o) {
-  bench::LocalWorldOptions world;
+  launch::LocalWorldOptions world;
   world.world_size = o.nproc;
   world.failure_grace_s = o.dist_timeout_s;
-  const int status = bench::run_local_world(bench::own_command_line_without_nproc(), world);
+  const int status = launch::run_local_world(launch::own_command_line_without_nproc(), world);
   if (status == static_cast<int>(ExitStatus::failed)) {
     mark_unfinished_result_failed(build_spec(o).out_dir / "result.json",
                                   "a rank of the local world failed (see its messages above)");
@@ -109,13 +106,13 @@ int run_local_world(const TrainOptions& o) {
   return status;
 }
 
-int run_train(const TrainOptions& o, const std::optional<bench::LaunchEnvironment>& launch) {
+int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironment>& launch) {
   if (!o.tf_lib.empty()) setenv("CIFARBENCH_TF_LIB", o.tf_lib.c_str(), 1);
-  bench::TrialSpec spec = build_spec(o);
+  trial::TrialSpec spec = build_spec(o);
   // "cuda:local": the GPU of this rank's index on its machine (one GPU per rank, as torchrun's
   // LOCAL_RANK intends); cuda:0 for a single process.
-  if (spec.recipe.device == "cuda:local") {
-    spec.recipe.device = fmt::format("cuda:{}", launch ? launch->local_rank : 0);
+  if (spec.recipe.execution.device == "cuda:local") {
+    spec.recipe.execution.device = fmt::format("cuda:{}", launch ? launch->local_rank : 0);
   }
   if (launch) {
     spec.shard = {launch->rank, launch->world_size};
@@ -127,29 +124,29 @@ int run_train(const TrainOptions& o, const std::optional<bench::LaunchEnvironmen
   std::error_code ec;
   std::filesystem::create_directories(spec.out_dir, ec);
   if (ec) throw InputError(fmt::format("--out {}: cannot create directory: {}", spec.out_dir.string(), ec.message()));
-  const nlohmann::json environment = bench::capture_environment();
+  const nlohmann::json environment = trial::capture_environment();
   // Other ranks keep their own figures and telemetry beside it, in rank-<r>.json.
   const std::filesystem::path result_path =
       spec.out_dir / (leader ? std::string("result.json") : fmt::format("rank-{}.json", spec.shard.rank));
-  bench::ResultFileWriter writer(result_path, environment);
-  bench::ObserverList observers;
+  trial::ResultFileWriter writer(result_path, environment);
+  trial::ObserverList observers;
   observers.add(&writer);
   std::optional<results::ResultsStore> store;
-  std::unique_ptr<bench::TrialStoreWriter> store_writer;
+  std::unique_ptr<trial::TrialStoreWriter> store_writer;
   if (!o.results_dir.empty() && leader) {
     store.emplace(results::ResultsStore::open(o.results_dir));
-    store_writer = std::make_unique<bench::TrialStoreWriter>(*store, o.suite_id, o.trial_key, environment);
+    store_writer = std::make_unique<trial::TrialStoreWriter>(*store, o.suite_id, o.trial_key, environment);
     observers.add(store_writer.get());
   }
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
-  bench::TrialOutcome out;
+  trial::TrialOutcome out;
   try {
-    out = bench::run_trial(spec, observers);
+    out = trial::run_trial(spec, observers);
   } catch (const Error& e) {
     if (spec.shard.world_size > 1 && writer.document().contains("config")) {
-      bench::TrialOutcome failed;  // a distributed check failed after the trial had started
-      failed.state = bench::TrialState::failed;
+      trial::TrialOutcome failed;  // a distributed check failed after the trial had started
+      failed.state = results::TrialStatus::failed;
       failed.error = e.what();
       failed.world_size = spec.shard.world_size;
       writer.on_finish(failed, {});
@@ -159,7 +156,7 @@ int run_train(const TrainOptions& o, const std::optional<bench::LaunchEnvironmen
   std::signal(SIGINT, SIG_DFL);
   if (leader && !log::quiet()) {
     fmt::print("{}: {} {} {} after {} epoch(s): test accuracy {}, training time {:.1f} s, {:.1f} images/s{}\n",
-               bench::to_string(out.state), spec.framework, spec.model,
+               results::to_string(out.state), spec.framework, spec.model,
                out.synthetic ? "[synthetic data: accuracy is not CIFAR's]" : "",
                out.epochs.size(),
                out.test_accuracy ? fmt::format("{:.2f}%", 100 * *out.test_accuracy) : "n/a",
@@ -174,10 +171,10 @@ int run_train(const TrainOptions& o, const std::optional<bench::LaunchEnvironmen
     fmt::print("result: {}\n", (spec.out_dir / "result.json").string());
   }
   switch (out.state) {
-    case bench::TrialState::completed: return 0;
-    case bench::TrialState::interrupted: return static_cast<int>(ExitStatus::interrupted);
+    case results::TrialStatus::completed: return 0;
+    case results::TrialStatus::interrupted: return static_cast<int>(ExitStatus::interrupted);
     default:
-      fmt::print(stderr, "cifarbench: trial {}: {}\n", bench::to_string(out.state), out.error);
+      fmt::print(stderr, "cifarbench: trial {}: {}\n", results::to_string(out.state), out.error);
       return static_cast<int>(ExitStatus::failed);
   }
 }
@@ -230,7 +227,7 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
     if (!o->results_dir.empty() && o->trial_key.empty()) {
       throw InputError("--results needs --suite-id and --trial-key (they are set by `cifarbench run`)");
     }
-    const auto launch = bench::parse_launch_environment(bench::process_environment());
+    const auto launch = launch::parse_launch_environment(launch::process_environment());
     if (o->nproc > 1) {
       if (launch && launch->world_size > 1) {
         throw InputError(fmt::format("--nproc {}: this process is already rank {} of {} started by "

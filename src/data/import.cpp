@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "data/cifar_binary.h"
 #include "data/md5.h"
@@ -16,13 +17,6 @@
 namespace cb::data {
 namespace fs = std::filesystem;
 namespace {
-
-void sync_path(const fs::path& path) {  // durable before the rename that publishes it
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
 
 }  // namespace
 
@@ -37,16 +31,7 @@ void write_checksum_manifest(const fs::path& dir, const std::string& name,
   nlohmann::ordered_json md5 = nlohmann::ordered_json::object();
   for (const auto& f : files) md5[f] = md5_file(dir / f);
   nlohmann::ordered_json manifest = {{"name", name}, {"source", source}, {"md5", md5}};
-  const fs::path path = dir / kManifestName;
-  const fs::path temp = dir / (std::string(kManifestName) + ".tmp");
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << manifest.dump(2) << '\n';
-    out.close();
-    if (!out) throw InputError(fmt::format("{}: write failed", temp.string()));
-  }
-  sync_path(temp);
-  fs::rename(temp, path);
+  write_file_atomically(dir / kManifestName, manifest.dump(2) + "\n");
 }
 
 std::optional<Manifest> read_manifest(const fs::path& dir) {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "report/reporter.h"
 
@@ -44,23 +45,7 @@ ReportOutput produce_report(const results::ResultsSnapshot& snapshot,
     if (request.format == "console") output.console_text = file.text;
     if (!request.out_dir) continue;
     const fs::path path = *request.out_dir / file.name;
-    // Write beside, then rename: a reader never sees half a report.
-    const fs::path partial = fs::path(path.string() + ".partial");
-    {
-      std::ofstream out(partial, std::ios::binary);
-      out << file.text;
-      out.close();
-      if (!out) {
-        throw InputError(
-            fmt::format("--out {}: cannot write {}", request.out_dir->string(), partial.string()));
-      }
-    }
-    std::error_code ec;
-    fs::rename(partial, path, ec);
-    if (ec) {
-      throw InputError(fmt::format("--out {}: cannot write {}: {}", request.out_dir->string(),
-                                   path.string(), ec.message()));
-    }
+    write_file_atomically(path, file.text);  // a reader never sees half a report
     output.files.push_back(path);
   }
   return output;

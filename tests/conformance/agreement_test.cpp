@@ -136,8 +136,8 @@ class Agreement : public ::testing::TestWithParam<std::string> {
     TrainerConfig config;
     config.spec = &spec_;
     config.initial_weights = &weights_;
-    config.threads = 2;
-    config.deterministic = true;
+    config.execution.threads = 2;
+    config.execution.deterministic = true;
     auto t = backend.create_trainer(config);
     t->set_learning_rate(0.1);
     return t;

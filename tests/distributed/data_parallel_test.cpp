@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "bench/local_world.h"
+#include "launch/local_world.h"
 #include "child_ranks.h"
 #include "data/sampler.h"
 #include "model/weights_file.h"
@@ -49,7 +49,7 @@ std::vector<std::int64_t> shard_indices(int rank, int world) {
 
 backends::TrainerConfig sgd_config(const model::ModelSpec& spec, const model::Weights& w) {
   backends::TrainerConfig c = testing::cpu_config(spec, w);
-  c.threads = 1;
+  c.execution.threads = 1;
   return c;
 }
 
@@ -99,7 +99,7 @@ class DataParallel : public ::testing::Test {
 };
 
 TEST_F(DataParallel, OneStepOnTwoRanksEqualsOneStepOnBothShardsTogether) {
-  const int port = bench::free_local_port();
+  const int port = launch::free_local_port();
   std::vector<testing::ChildProcess> ranks;
   for (int r = 0; r < 2; ++r) {
     ranks.push_back(

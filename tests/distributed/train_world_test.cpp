@@ -7,7 +7,7 @@
 #include <fstream>
 #include <thread>
 
-#include "bench/local_world.h"
+#include "launch/local_world.h"
 #include "child_ranks.h"
 #include "support/run_process.h"
 
@@ -90,7 +90,7 @@ TEST_F(TrainWorld, PartialLauncherVariablesAreRefusedNamingTheMissingOne) {
 }
 
 TEST_F(TrainWorld, KillingOneRankMakesTheOtherExitNonZeroWithinSixtySeconds) {
-  const int port = bench::free_local_port();
+  const int port = launch::free_local_port();
   const auto out = dir_ / "out";
   std::vector<testing::ChildProcess> ranks;
   for (int r = 0; r < 2; ++r) {
@@ -179,7 +179,7 @@ namespace {
 
 TEST_F(TrainWorld, RanksWithDifferentInitialWeightsRefuseToTrain) {
   const auto data = tiny_cifar(10);
-  const int port = bench::free_local_port();
+  const int port = launch::free_local_port();
   std::vector<testing::ChildProcess> ranks;
   for (int r = 0; r < 2; ++r) {
     ranks.push_back(testing::start_child(

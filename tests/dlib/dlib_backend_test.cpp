@@ -51,7 +51,7 @@ Fixture make_trainer(const std::string& name, OptimizerConfig optimizer = {}) {
   config.spec = &f.spec;
   config.initial_weights = &f.weights;
   config.optimizer = optimizer;
-  config.threads = 1;
+  config.execution.threads = 1;
   f.trainer = dlib_backend().create_trainer(config);
   return f;
 }
@@ -107,7 +107,7 @@ TEST(DlibBackend, RefusesAGpuDevice) {
   TrainerConfig config;
   config.spec = &spec;
   config.initial_weights = &weights;
-  config.device = "cuda:0";
+  config.execution.device = "cuda:0";
   EXPECT_THROW(dlib_backend().create_trainer(config), InputError);
 }
 
@@ -208,7 +208,7 @@ TEST(DlibBackend, RunningStatisticsFollowPyTorchsMomentumAndUnbiasedVariance) {
   TrainerConfig config;
   config.spec = &spec;
   config.initial_weights = &weights;
-  config.threads = 1;
+  config.execution.threads = 1;
   auto trainer = dlib_backend().create_trainer(config);
   const auto batch = random_batch(2, 6);
   trainer->set_learning_rate(0.0);

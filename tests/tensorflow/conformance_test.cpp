@@ -123,7 +123,7 @@ class TensorFlowConformance : public ::testing::Test {
     config.spec = &spec;
     config.initial_weights = &weights;
     config.optimizer = opt;
-    config.device = "cpu";
+    config.execution.device = "cpu";
     return backend_->create_trainer(config);
   }
   const Backend* backend_ = nullptr;

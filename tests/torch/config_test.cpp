@@ -74,7 +74,7 @@ TEST(TorchConfig, CudaDeviceIsRefusedWithoutCuda) {
   Fixture f;
   if (f.has_cuda()) GTEST_SKIP() << "this LibTorch has CUDA";
   auto config = cpu_config(f.spec, f.weights);
-  config.device = "cuda:0";
+  config.execution.device = "cuda:0";
   EXPECT_NE(message_of<Unsupported>([&] { torch_backend().create_trainer(config); }).find("cuda:0"),
             std::string::npos);
 }
@@ -82,7 +82,7 @@ TEST(TorchConfig, CudaDeviceIsRefusedWithoutCuda) {
 TEST(TorchConfig, UnknownDeviceIsRefusedListingTheChoices) {
   Fixture f;
   auto config = cpu_config(f.spec, f.weights);
-  config.device = "tpu";
+  config.execution.device = "tpu";
   const auto message = message_of<InputError>([&] { torch_backend().create_trainer(config); });
   EXPECT_NE(message.find("'tpu'"), std::string::npos) << message;
   EXPECT_NE(message.find("cuda:N"), std::string::npos) << message;
@@ -91,7 +91,7 @@ TEST(TorchConfig, UnknownDeviceIsRefusedListingTheChoices) {
 TEST(TorchConfig, MixedPrecisionOnCpuIsRefusedNamingIt) {
   Fixture f;
   auto config = cpu_config(f.spec, f.weights);
-  config.precision = backends::MixedPrecision::bf16;
+  config.execution.precision = backends::MixedPrecision::bf16;
   EXPECT_NE(message_of<Unsupported>([&] { torch_backend().create_trainer(config); }).find("bf16"),
             std::string::npos);
 }
@@ -99,7 +99,7 @@ TEST(TorchConfig, MixedPrecisionOnCpuIsRefusedNamingIt) {
 TEST(TorchConfig, AutotuneOnCpuIsRefusedNamingIt) {
   Fixture f;
   auto config = cpu_config(f.spec, f.weights);
-  config.autotune = true;
+  config.execution.autotune = true;
   EXPECT_NE(message_of<Unsupported>([&] { torch_backend().create_trainer(config); })
                 .find("autotune"),
             std::string::npos);
@@ -128,7 +128,7 @@ TEST(TorchConfig, ChannelsLastGivesTheSameLogits) {
   auto config = cpu_config(f.spec, f.weights);
   const auto batch = random_batch(f.spec, 4, 2);
   const auto plain = torch_backend().create_trainer(config)->logits(batch);
-  config.channels_last = true;
+  config.execution.channels_last = true;
   const auto nhwc = torch_backend().create_trainer(config)->logits(batch);
   ASSERT_EQ(plain.size(), nhwc.size());
   for (std::size_t i = 0; i < plain.size(); ++i) EXPECT_NEAR(plain[i], nhwc[i], 1e-5);

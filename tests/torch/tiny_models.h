@@ -160,8 +160,8 @@ inline backends::TrainerConfig cpu_config(const model::ModelSpec& spec,
   backends::TrainerConfig c;
   c.spec = &spec;
   c.initial_weights = &weights;
-  c.threads = 2;
-  c.deterministic = true;
+  c.execution.threads = 2;
+  c.execution.deterministic = true;
   return c;
 }
 

@@ -73,23 +73,23 @@ class DlibBackend final : public Backend {
     if (config.spec == nullptr || config.initial_weights == nullptr) {
       throw InputError("dlib: a trainer needs a model spec and its initial weights");
     }
-    if (config.device != "cpu") {
+    if (config.execution.device != "cpu") {
       throw InputError(
           fmt::format("dlib: device '{}' is not available; this build of dlib runs "
                       "on: cpu (it was built without CUDA)",
-                      config.device));
+                      config.execution.device));
     }
-    if (config.threads < 0) {
+    if (config.execution.threads < 0) {
       throw InputError(
-          fmt::format("dlib: threads = {}: expected 0 (every core) or more", config.threads));
+          fmt::format("dlib: threads = {}: expected 0 (every core) or more", config.execution.threads));
     }
-    if (config.precision != MixedPrecision::off) {
+    if (config.execution.precision != MixedPrecision::off) {
       throw Unsupported("dlib: mixed precision is not available (dlib computes in float32 only)");
     }
-    if (config.channels_last) {
+    if (config.execution.channels_last) {
       throw Unsupported("dlib: channels_last is not available (dlib's tensors are NCHW only)");
     }
-    if (config.xla) throw Unsupported("dlib: xla is TensorFlow's compiler; dlib has none");
+    if (config.execution.xla) throw Unsupported("dlib: xla is TensorFlow's compiler; dlib has none");
     std::string why_not;
     const NetworkType* type = find_type(*config.spec, why_not);
     if (type == nullptr) throw Unsupported("dlib: " + why_not);

@@ -49,7 +49,7 @@ TrainerCore::TrainerCore(const TrainerConfig& config, std::string type_name)
       type_name_(std::move(type_name)),
       optimizer_config_(config.optimizer),
       optimizer_(config.optimizer),
-      threads_(config.threads) {
+      threads_(config.execution.threads) {
   for (const auto& layer : spec_.layers) {
     if (has_parameters(layer.op)) spec_layers_.push_back({&layer, {}, {}});
   }

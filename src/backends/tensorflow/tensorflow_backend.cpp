@@ -26,12 +26,12 @@ class TensorFlowTrainer : public Trainer {
     options.optimizer = config.optimizer;
     plan_ = tf::plan_graph(spec_, options);
     tf::SessionSettings settings;
-    settings.intra_op_threads = config.threads;
-    settings.xla = config.xla;
-    if (config.device == "cpu") {
+    settings.intra_op_threads = config.execution.threads;
+    settings.xla = config.execution.xla;
+    if (config.execution.device == "cpu") {
       settings.hide_gpus = true;
     } else {
-      settings.visible_gpu = config.device.substr(std::string("cuda:").size());
+      settings.visible_gpu = config.execution.device.substr(std::string("cuda:").size());
     }
     session_ = std::make_unique<tf::TensorFlowSession>(std::move(library), plan_, settings);
     import_weights(*config.initial_weights);
@@ -172,20 +172,20 @@ class TensorFlowBackend : public Backend {
     if (!config.spec || !config.initial_weights) {
       throw InputError("the TensorFlow trainer needs a model spec and its initial weights");
     }
-    if (config.precision != MixedPrecision::off) {
+    if (config.execution.precision != MixedPrecision::off) {
       throw Unsupported("the TensorFlow backend trains in float32 only (mixed precision: not yet)");
     }
     const auto devices = info().devices;
     bool known = false;
-    for (const auto& d : devices) known = known || d.id == config.device;
+    for (const auto& d : devices) known = known || d.id == config.execution.device;
     if (!known) {
       std::string ids;
       for (const auto& d : devices) ids += (ids.empty() ? "" : ", ") + d.id;
       throw InputError(fmt::format("device '{}' is not one TensorFlow sees here (it sees: {})",
-                                   config.device, ids));
+                                   config.execution.device, ids));
     }
     // TensorFlow reads this when its kernels first ask, so it must precede the session.
-    if (config.deterministic) setenv("TF_DETERMINISTIC_OPS", "1", 1);
+    if (config.execution.deterministic) setenv("TF_DETERMINISTIC_OPS", "1", 1);
     return std::make_unique<TensorFlowTrainer>(loaded.library, config);
   }
 

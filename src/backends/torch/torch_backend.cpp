@@ -71,10 +71,10 @@ class AutocastScope {
 class TorchTrainer final : public Trainer {
  public:
   explicit TorchTrainer(const TrainerConfig& config)
-      : device_(parse_device(config.device)),
+      : device_(parse_device(config.execution.device)),
         optimizer_(config.optimizer),
-        precision_(config.precision),
-        channels_last_(config.channels_last),
+        precision_(config.execution.precision),
+        channels_last_(config.execution.channels_last),
         network_(*config.spec, at::TensorOptions().dtype(at::kFloat).device(device_)) {
     network_.load(*config.initial_weights);
     if (channels_last_) network_.set_channels_last(true);
@@ -351,8 +351,8 @@ class TorchTrainer final : public Trainer {
 void check_config(const TrainerConfig& config) {
   if (!config.spec) throw InputError("torch backend: no model spec given");
   if (!config.initial_weights) throw InputError("torch backend: no initial weights given");
-  if (config.threads < 0) {
-    throw InputError(fmt::format("--threads {}: expected 0 (all cores) or more", config.threads));
+  if (config.execution.threads < 0) {
+    throw InputError(fmt::format("--threads {}: expected 0 (all cores) or more", config.execution.threads));
   }
   const auto& o = config.optimizer;
   if (o.momentum < 0 || o.weight_decay < 0 || o.label_smoothing < 0 || o.label_smoothing >= 1) {
@@ -365,18 +365,18 @@ void check_config(const TrainerConfig& config) {
       (o.beta1 < 0 || o.beta1 >= 1 || o.beta2 < 0 || o.beta2 >= 1 || o.eps <= 0)) {
     throw InputError("optimizer: AdamW needs beta1 and beta2 in [0, 1) and eps > 0");
   }
-  const bool cuda = config.device.rfind("cuda", 0) == 0;
-  if (config.precision != MixedPrecision::off && !cuda) {
+  const bool cuda = config.execution.device.rfind("cuda", 0) == 0;
+  if (config.execution.precision != MixedPrecision::off && !cuda) {
     throw Unsupported(fmt::format("--precision {}: mixed precision needs a CUDA device; this "
                                   "trainer is on '{}'",
-                                  precision_name(config.precision), config.device));
+                                  precision_name(config.execution.precision), config.execution.device));
   }
-  if (config.autotune && !cuda) {
+  if (config.execution.autotune && !cuda) {
     throw Unsupported(fmt::format("--autotune: cuDNN autotuning needs a CUDA device; this "
                                   "trainer is on '{}'",
-                                  config.device));
+                                  config.execution.device));
   }
-  if (config.xla) throw Unsupported("--xla: XLA is TensorFlow's compiler; the torch backend has none");
+  if (config.execution.xla) throw Unsupported("--xla: XLA is TensorFlow's compiler; the torch backend has none");
 }
 
 class TorchBackend final : public Backend {
@@ -400,13 +400,13 @@ class TorchBackend final : public Backend {
 
   std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const override {
     check_config(config);
-    const int threads = config.threads > 0
-                            ? config.threads
+    const int threads = config.execution.threads > 0
+                            ? config.execution.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads);  // process-wide; Debian's LibTorch starts with one thread
-    at::globalContext().setDeterministicAlgorithms(config.deterministic, /*warn_only=*/false);
-    at::globalContext().setDeterministicCuDNN(config.deterministic);
-    at::globalContext().setBenchmarkCuDNN(config.autotune);
+    at::globalContext().setDeterministicAlgorithms(config.execution.deterministic, /*warn_only=*/false);
+    at::globalContext().setDeterministicCuDNN(config.execution.deterministic);
+    at::globalContext().setBenchmarkCuDNN(config.execution.autotune);
     // LibTorch's own random ops (dropout) follow the trial's seed, so a trial repeats exactly.
     at::manual_seed(config.seed);
     return std::make_unique<TorchTrainer>(config);

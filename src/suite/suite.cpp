@@ -1,0 +1,209 @@
+#include "suite/suite.h"
+
+#include <fmt/format.h>
+
+#include <fnmatch.h>
+
+#include <set>
+#include <sstream>
+
+#include "backends/backend.h"
+#include "trial/recipe.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "model/zoo.h"
+
+namespace cb::suite {
+namespace {
+
+// Copies every key of `defaults` that `target` lacks, recursing into sub-tables.
+void merge_defaults(toml::table& target, const toml::table& defaults) {
+  for (const auto& [key, value] : defaults) {
+    if (auto* existing = target.get(key)) {
+      if (existing->is_table() && value.is_table()) {
+        merge_defaults(*existing->as_table(), *value.as_table());
+      }
+    } else {
+      target.insert(key, value);
+    }
+  }
+}
+
+template <typename T>
+std::vector<T> positive_ints(config::TableReader& r, std::string_view key, std::vector<T> fallback,
+                             std::int64_t min, std::int64_t max) {
+  std::vector<std::int64_t> def(fallback.begin(), fallback.end());
+  std::vector<T> out;
+  for (auto v : r.integers(key, def)) {
+    if (v < min || v > max) r.fail(key, fmt::format("integers in [{}, {}], got {}", min, max, v));
+    out.push_back(static_cast<T>(v));
+  }
+  if (out.empty()) r.fail(key, "a non-empty list");
+  return out;
+}
+}  // namespace
+
+Suite parse_suite(const toml::table& table, const std::string& source,
+                  const std::filesystem::path& base_dir) {
+  Suite s;
+  s.file = source;
+  s.source = table;
+  config::TableReader root(table, source);
+  s.name = root.string("name", std::filesystem::path(source).stem().string());
+  s.description = root.string("description", "");
+  s.dataset = root.string("dataset", s.dataset);
+  s.synthetic_fallback = root.boolean("synthetic_fallback", false);
+  s.time_limit_s = root.number("time_limit_s", s.time_limit_s, 1, 1e7);
+  s.synthetic_train = root.integer("synthetic_train", 0, 0, 10000000);
+  s.synthetic_test = root.integer("synthetic_test", 0, 0, 10000000);
+
+  // [defaults] is merged under every recipe and validated as part of each below.
+  toml::table defaults;
+  if (const auto* d = table.get_as<toml::table>("defaults")) defaults = *d;
+
+  auto matrix = root.table("matrix");
+  if (!matrix) root.fail("matrix", "a [matrix] table with frameworks, models, recipes and seeds");
+  s.frameworks = matrix->strings("frameworks", {"available"});
+  s.models = matrix->strings("models", {});
+  if (s.models.empty()) matrix->fail("models", "a non-empty list of zoo names or model files");
+  for (auto& m : s.models) {
+    if (!model::is_zoo_model(m)) {
+      const std::filesystem::path p = base_dir / m;
+      if (!std::filesystem::exists(p)) {
+        matrix->fail("models", fmt::format("zoo names ({}) or model files; '{}' is neither",
+                                           fmt::join(model::zoo_names(), ", "), m));
+      }
+      m = p.string();
+    }
+  }
+  const std::vector<std::string> recipe_names = matrix->strings("recipes", {"default"});
+  const std::vector<std::int64_t> seeds = matrix->integers("seeds", {1});
+  for (auto v : seeds) {
+    if (v < 0) matrix->fail("seeds", "non-negative integers");
+    s.seeds.push_back(static_cast<std::uint64_t>(v));
+  }
+  if (s.seeds.empty()) matrix->fail("seeds", "a non-empty list");
+  s.threads = positive_ints<int>(*matrix, "threads", s.threads, 0, 4096);
+  s.batch_sizes = positive_ints<int>(*matrix, "batch_sizes", s.batch_sizes, 0, 1 << 20);
+  s.processes = positive_ints<int>(*matrix, "processes", s.processes, 1, 4096);
+  s.devices = matrix->strings("devices", s.devices);
+  matrix->reject_unknown_keys();
+
+  // Recipes: [recipes.NAME] tables in the suite, or recipe files relative to the suite.
+  auto recipes = root.table("recipes");
+  const toml::table* recipe_tables = table.get_as<toml::table>("recipes");
+  for (const auto& name : recipe_names) {
+    SuiteRecipe r;
+    r.name = name;
+    if (recipe_tables && recipe_tables->get_as<toml::table>(name)) {
+      r.table = *recipe_tables->get_as<toml::table>(name);
+      recipes->table(name);  // mark as read
+    } else if (std::filesystem::exists(base_dir / name)) {
+      r.table = config::parse_file(base_dir / name);
+      r.name = std::filesystem::path(name).stem().string();
+    } else if (name == "default") {
+      r.table = toml::table{};  // the built-in default recipe (docs/recipes.md)
+    } else {
+      matrix->fail("recipes", fmt::format("names of [recipes.NAME] tables, recipe files or "
+                                          "\"default\"; '{}' is none of these", name));
+    }
+    merge_defaults(r.table, defaults);
+    if (!r.table.contains("name")) r.table.insert("name", r.name);
+    (void)trial::parse_recipe(r.table, fmt::format("{} (recipe '{}')", source, r.name));
+    s.recipes.push_back(std::move(r));
+  }
+  if (recipes) {
+    for (const auto& [key, value] : *recipe_tables) {
+      (void)value;
+      recipes->table(key.str());  // unused recipe tables are allowed (shared files)
+    }
+  }
+  root.table("defaults");
+  root.reject_unknown_keys();
+  return s;
+}
+
+Suite load_suite(const std::filesystem::path& path) {
+  return parse_suite(config::parse_file(path), path.string(), path.parent_path());
+}
+
+std::vector<PlannedTrial> plan_trials(const Suite& suite, std::vector<std::string>* skipped) {
+  std::vector<std::string> frameworks;
+  std::set<std::string> seen;
+  for (const auto& f : suite.frameworks) {
+    if (f == "available") {
+      for (const auto& b : backends::all_backends()) {
+        const auto info = b->info();
+        if (info.available && seen.insert(info.name).second) frameworks.push_back(info.name);
+        if (!info.available && skipped) {
+          skipped->push_back(fmt::format("{}: unavailable: {}", info.name, info.unavailable_reason));
+        }
+      }
+    } else {
+      const backends::Backend* b = backends::find_backend(f);
+      if (!b) {
+        throw InputError(fmt::format("{}: key 'matrix.frameworks': unknown framework '{}' (valid: "
+                                     "available, {})", suite.file, f, backends::backend_names()));
+      }
+      if (seen.insert(f).second) frameworks.push_back(f);
+    }
+  }
+  const bool vary_threads = suite.threads.size() > 1;
+  const bool vary_batch = suite.batch_sizes.size() > 1;
+  const bool vary_device = suite.devices.size() > 1;
+  const bool vary_procs = suite.processes.size() > 1;
+  std::vector<PlannedTrial> out;
+  for (const auto& fw : frameworks) {
+    const backends::Backend* backend = backends::find_backend(fw);
+    for (const auto& m : suite.models) {
+      if (model::is_zoo_model(m)) {
+        if (auto why = backend->cannot_build(model::build_zoo_model(m, 10))) {
+          if (skipped) skipped->push_back(fmt::format("{}/{}: {}", fw, m, *why));
+          continue;
+        }
+      }
+      const std::string model_label = std::filesystem::path(m).stem().string();
+      for (const auto& r : suite.recipes)
+        for (auto seed : suite.seeds)
+          for (int t : suite.threads)
+            for (int bs : suite.batch_sizes)
+              for (const auto& dev : suite.devices)
+                for (int np : suite.processes) {
+                  PlannedTrial p{"", fw, m, r.name, seed, t, bs, dev, np};
+                  p.key = fmt::format("{}/{}/{}/seed={}", fw, model_label, r.name, seed);
+                  if (vary_threads) p.key += fmt::format("/threads={}", t);
+                  if (vary_batch) p.key += fmt::format("/batch={}", bs);
+                  if (vary_device) p.key += fmt::format("/device={}", dev);
+                  if (vary_procs) p.key += fmt::format("/processes={}", np);
+                  out.push_back(std::move(p));
+                }
+    }
+  }
+  return out;
+}
+
+std::vector<PlannedTrial> filter_trials(const std::vector<PlannedTrial>& trials,
+                                        const std::string& pattern) {
+  if (pattern.empty()) return trials;
+  const bool glob = pattern.find_first_of("*?[") != std::string::npos;
+  std::vector<PlannedTrial> out;
+  for (const auto& t : trials) {
+    const bool match = glob ? fnmatch(pattern.c_str(), t.key.c_str(), 0) == 0
+                            : t.key.find(pattern) != std::string::npos;
+    if (match) out.push_back(t);
+  }
+  return out;
+}
+
+std::string recipe_toml(const Suite& suite, const std::string& name) {
+  for (const auto& r : suite.recipes) {
+    if (r.name == name) {
+      std::ostringstream out;
+      out << toml::toml_formatter(r.table);
+      return out.str() + "\n";
+    }
+  }
+  throw InputError(fmt::format("{}: no recipe '{}'", suite.file, name));
+}
+
+}  // namespace cb::suite

@@ -1,0 +1,68 @@
+// Suite files (TOML): frameworks × models × recipes × seeds (× threads, batch sizes, devices,
+// processes), a defaults section merged under every recipe, and a per-trial time limit. The
+// planner expands them into trials with stable keys. Format: docs/suites.md.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cb::suite {
+
+struct PlannedTrial {
+  std::string key;        // "torch/resnet20/default/seed=1" (+ "/threads=2" … for varied dims)
+  std::string framework;
+  std::string model;
+  std::string recipe;     // the recipe's name
+  std::uint64_t seed = 0;
+  int threads = 0;        // 0: all cores
+  int batch_size = 0;     // 0: the recipe's
+  std::string device = "cpu";
+  int processes = 1;
+};
+
+struct SuiteRecipe {
+  std::string name;
+  toml::table table;      // the recipe with the suite's defaults merged under it
+};
+
+struct Suite {
+  std::string name;
+  std::string description;
+  std::string file;                   // where it was read from
+  std::string dataset = "cifar10";    // cifar10, cifar100, ... or synthetic
+  bool synthetic_fallback = false;    // offline machines: use synthetic data, with a banner
+  double time_limit_s = 3600;         // per trial
+  std::int64_t synthetic_train = 0;   // synthetic data's training images (0: the generator's default)
+  std::int64_t synthetic_test = 0;    // and test images
+  std::vector<std::string> frameworks;  // may contain "available"
+  std::vector<std::string> models;
+  std::vector<SuiteRecipe> recipes;
+  std::vector<std::uint64_t> seeds;
+  std::vector<int> threads{0};
+  std::vector<int> batch_sizes{0};
+  std::vector<std::string> devices{"cpu"};
+  std::vector<int> processes{1};
+  toml::table source;                 // the whole file, stored with the results
+};
+
+// Reads and checks a suite file (recipes are parsed here, so a bad one fails before any run).
+Suite load_suite(const std::filesystem::path& path);
+Suite parse_suite(const toml::table& table, const std::string& source,
+                  const std::filesystem::path& base_dir);
+
+// Expands the matrix into trials. "available" stands for every backend available here; a
+// framework that is unavailable or cannot build a model is left out and explained in `skipped`.
+std::vector<PlannedTrial> plan_trials(const Suite& suite, std::vector<std::string>* skipped);
+
+// Keeps the trials whose key matches `pattern` (a substring, or a glob with * and ?).
+std::vector<PlannedTrial> filter_trials(const std::vector<PlannedTrial>& trials,
+                                        const std::string& pattern);
+
+// The suite's recipe `name` as TOML text (written beside each trial for its child process).
+std::string recipe_toml(const Suite& suite, const std::string& name);
+
+}  // namespace cb::suite

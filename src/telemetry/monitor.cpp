@@ -1,0 +1,130 @@
+#include "telemetry/monitor.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace cb::telemetry {
+
+Monitor::Monitor(MonitorOptions options)
+    : options_(std::move(options)),
+      procfs_(options_.proc_root),
+      ticks_per_second_(clock_ticks_per_second()),
+      logical_cpus_(online_cpus()) {
+  if (!(options_.rate_hz > 0 && options_.rate_hz <= 1000))
+    throw InputError(
+        fmt::format("telemetry rate {} Hz: expected a rate in (0, 1000] Hz", options_.rate_hz));
+  if (!options_.enabled) {
+    gpu_ = {false, "telemetry off", "telemetry sampling was disabled for this run", {}};
+    log_ = empty_log();
+    return;
+  }
+  nvml_ = std::make_unique<Nvml>(options_.nvml_library);
+  gpu_.available = nvml_->available();
+  gpu_.missing_functions = nvml_->missing_functions();
+  if (!gpu_.available) {
+    gpu_.label = nvml_->driver_missing() ? "no NVIDIA driver" : "no NVIDIA GPU";
+    gpu_.reason = nvml_->unavailable_reason();
+  }
+  log_ = empty_log();
+}
+
+Monitor::~Monitor() { stop(); }
+
+SampleLog Monitor::empty_log() const {
+  SampleLog log;
+  log.enabled = options_.enabled;
+  log.rate_hz = options_.rate_hz;
+  log.logical_cpus = logical_cpus_;
+  log.gpu = gpu_;
+  return log;
+}
+
+void Monitor::start() {
+  stop();
+  std::lock_guard lock(mutex_);
+  log_ = empty_log();
+  log_.started_unix_s =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (!options_.enabled) return;
+  stop_requested_ = false;
+  started_ = previous_time_ = Clock::now();
+  previous_process_ = procfs_.process_cpu();
+  previous_system_ = procfs_.system_cpu();
+  thread_ = std::thread([this] { run(); });
+}
+
+void Monitor::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_requested_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Monitor::run() {
+  const auto period = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(1.0 / options_.rate_hz));
+  auto next = started_ + period;
+  std::unique_lock lock(mutex_);
+  while (true) {
+    // Waiting on the condition variable lets stop() end the wait at once.
+    const bool stopping = wake_.wait_until(lock, next, [this] { return stop_requested_; });
+    lock.unlock();
+    Sample sample = take_sample();
+    lock.lock();
+    log_.samples.push_back(std::move(sample));
+    if (stopping || stop_requested_) return;
+    next += period;
+    // After a stall, skip the missed ticks instead of sampling in a burst.
+    if (const auto now = Clock::now(); next < now) next = now + period;
+  }
+}
+
+Sample Monitor::take_sample() {
+  Sample s;
+  const auto now = Clock::now();
+  s.t_s = std::chrono::duration<double>(now - started_).count();
+  s.phase = phase();
+  if (nvml_) s.gpus = nvml_->read_all();
+
+  const double wall = std::chrono::duration<double>(now - previous_time_).count();
+  const auto process = procfs_.process_cpu();
+  // CPU time moves in whole ticks (10 ms), so a closing sample just after the previous one
+  // would turn one tick into a huge rate: such short intervals leave the CPU fields empty.
+  const bool long_enough = wall >= 0.5 / options_.rate_hz;
+  if (process && previous_process_ && long_enough) {
+    const std::uint64_t before = previous_process_->user_ticks + previous_process_->system_ticks;
+    const std::uint64_t after = process->user_ticks + process->system_ticks;
+    if (after >= before) {
+      s.process_cpu_cores = cores_busy(after - before, ticks_per_second_, wall);
+      s.process_cpu_percent = 100.0 * *s.process_cpu_cores / logical_cpus_;
+    }
+  }
+  const auto system = procfs_.system_cpu();
+  if (system && previous_system_ && long_enough)
+    s.system_cpu_percent = system_cpu_percent(*previous_system_, *system);
+  if (const auto memory = procfs_.process_memory()) {
+    s.rss_bytes = memory->rss_bytes;
+    s.peak_rss_bytes = memory->peak_rss_bytes;
+    s.threads = memory->threads;
+  }
+  if (!s.threads && process) s.threads = process->threads;
+  previous_time_ = now;
+  previous_process_ = process;
+  previous_system_ = system;
+  return s;
+}
+
+SampleLog Monitor::log() const {
+  std::lock_guard lock(mutex_);
+  return log_;
+}
+
+std::size_t Monitor::sample_count() const {
+  std::lock_guard lock(mutex_);
+  return log_.samples.size();
+}
+
+}  // namespace cb::telemetry

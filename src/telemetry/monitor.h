@@ -1,0 +1,92 @@
+// One background thread that samples GPU (NVML) and CPU/memory (procfs) at a fixed rate,
+// tagging each sample with the phase the trial loop last set.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "telemetry/nvml.h"
+#include "telemetry/procfs.h"
+#include "telemetry/sample.h"
+
+namespace cb::telemetry {
+
+struct MonitorOptions {
+  bool enabled = true;    // off: start/stop do nothing and the log says "telemetry off"
+  double rate_hz = 10.0;  // samples per second, in (0, 1000]
+  std::string nvml_library = kNvmlLibrary;
+  std::string proc_root = "/proc";
+
+  MonitorOptions& enable(bool on) {
+    enabled = on;
+    return *this;
+  }
+  MonitorOptions& rate(double hz) {
+    rate_hz = hz;
+    return *this;
+  }
+  MonitorOptions& library(std::string path) {
+    nvml_library = std::move(path);
+    return *this;
+  }
+  MonitorOptions& procfs(std::string root) {
+    proc_root = std::move(root);
+    return *this;
+  }
+};
+
+class Monitor {
+ public:
+  // Opens NVML now (not in the timed loop); throws cb::InputError for a rate outside (0, 1000].
+  explicit Monitor(MonitorOptions options = {});
+  ~Monitor();  // stops the thread if running
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
+
+  // Clears the previous log and starts sampling; the first sample comes one period later.
+  void start();
+  // Wakes the thread at once, takes a last sample and joins; safe to call twice.
+  void stop();
+  void set_phase(Phase phase) { phase_.store(phase, std::memory_order_relaxed); }
+  Phase phase() const { return phase_.load(std::memory_order_relaxed); }
+  bool running() const { return thread_.joinable(); }
+
+  // A copy of what was recorded so far (callable while running).
+  SampleLog log() const;
+  std::size_t sample_count() const;
+  const GpuAvailability& gpu() const { return gpu_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  void run();
+  Sample take_sample();
+  SampleLog empty_log() const;
+
+  MonitorOptions options_;
+  std::unique_ptr<Nvml> nvml_;
+  ProcfsReader procfs_;
+  GpuAvailability gpu_;
+  long ticks_per_second_;
+  int logical_cpus_;
+  std::atomic<Phase> phase_{Phase::idle};
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_requested_ = false;
+  std::thread thread_;
+  SampleLog log_;
+
+  // Previous readings, touched only by the sampling thread (and start() before it runs).
+  Clock::time_point started_;
+  Clock::time_point previous_time_;
+  std::optional<ProcessCpuTicks> previous_process_;
+  std::optional<SystemCpuTicks> previous_system_;
+};
+
+}  // namespace cb::telemetry

@@ -1,0 +1,28 @@
+// The environment record (`cifarbench env`): machine, OS, BLAS, build, backends, GPUs and the
+// environment variables that change results. Every trial result embeds it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace cb::trial {
+
+// Collects the record; backends must be registered first (register_builtin_backends).
+nlohmann::json capture_environment();
+// Human-readable rendering of the record, as `cifarbench env` prints it.
+std::string format_environment(const nlohmann::json& env);
+
+// Pieces, exposed for tests: parsing of /proc/cpuinfo and /proc/meminfo text.
+struct CpuSummary {
+  std::string model;
+  int logical_cores = 0;
+  int physical_cores = 0;
+  bool avx2 = false, avx512f = false, fma = false;
+};
+CpuSummary parse_cpuinfo(const std::string& text);
+long long parse_meminfo_total_bytes(const std::string& text);  // MemTotal, or -1
+// Resolves which file the dynamic loader would open for `soname` (e.g. libblas.so.3), or "".
+std::string resolve_shared_library(const std::string& soname);
+
+}  // namespace cb::trial
