@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 
+#include "suite/trial_file.h"
 #include "trial/environment.h"
 #include "launch/launch_env.h"
 #include "launch/local_world.h"
@@ -33,9 +34,12 @@ struct TrainOptions {
   std::string device;
   std::string precision;
   std::string tf_lib;
-  std::string results_dir;  // suite-child mode: write into this results database
+  std::string results_dir;  // suite-child mode (--trial FILE): write into this results database
   std::string trial_key;
   std::int64_t suite_id = 0;
+  std::string trial_file;
+  std::string step_log;
+  double time_limit_s = 0;
   int nproc = 1, dist_timeout_s = 60;
   int epochs = 0, threads = -1, batch_size = 0, eval_every = 0, workers = -1;
   double lr = -1, target_acc = -1, weight_decay = -1, telemetry_hz = 10;
@@ -75,11 +79,38 @@ trial::TrialSpec build_spec(const TrainOptions& o) {
   spec.telemetry.rate_hz = o.telemetry_hz;
   spec.checkpoint = o.checkpoint;
   spec.resume = o.resume;
+  spec.time_limit_s = o.time_limit_s;
   spec.out_dir = o.out_dir.empty()
                      ? std::filesystem::path("cifarbench-train") /
                            fmt::format("{}-{}-seed{}", o.framework, o.model, o.seed)
                      : std::filesystem::path(o.out_dir);
   return spec;
+}
+
+// Suite-child mode: the options are the trial file's (written by `cifarbench run`).
+TrainOptions options_from_trial_file(const std::string& path) {
+  const suite::TrialFile t = suite::read_trial_file(path);
+  TrainOptions o;
+  o.trial_file = path;
+  o.framework = t.framework;
+  o.model = t.model;
+  o.recipe_file = t.recipe.string();
+  o.seed = t.seed;
+  o.batch_size = t.batch_size;
+  o.threads = t.execution.threads;
+  o.device = t.execution.device;
+  o.precision = std::string(backends::to_string(t.execution.precision));
+  o.dataset = t.dataset;
+  o.data_path = t.data_path;
+  o.synthetic_train = t.synthetic_train;
+  o.synthetic_test = t.synthetic_test;
+  o.nproc = t.processes;
+  o.time_limit_s = t.time_limit_s;
+  o.out_dir = t.out_dir.string();
+  o.results_dir = t.results_dir.string();
+  o.suite_id = t.suite_id;
+  o.trial_key = t.key;
+  return o;
 }
 
 // After a local world ended badly: a result.json that rank 0 left "running" (it died) says failed.
@@ -106,18 +137,18 @@ int run_local_world(const TrainOptions& o) {
   return status;
 }
 
-int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironment>& launch) {
+int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironment>& rank) {
   if (!o.tf_lib.empty()) setenv("CIFARBENCH_TF_LIB", o.tf_lib.c_str(), 1);
   trial::TrialSpec spec = build_spec(o);
   // "cuda:local": the GPU of this rank's index on its machine (one GPU per rank, as torchrun's
   // LOCAL_RANK intends); cuda:0 for a single process.
   if (spec.recipe.execution.device == "cuda:local") {
-    spec.recipe.execution.device = fmt::format("cuda:{}", launch ? launch->local_rank : 0);
+    spec.recipe.execution.device = fmt::format("cuda:{}", rank ? rank->local_rank : 0);
   }
-  if (launch) {
-    spec.shard = {launch->rank, launch->world_size};
-    spec.master_addr = launch->master_addr;
-    spec.master_port = launch->master_port;
+  if (rank) {
+    spec.shard = {rank->rank, rank->world_size};
+    spec.master_addr = rank->master_addr;
+    spec.master_port = rank->master_port;
     spec.distributed_timeout_s = o.dist_timeout_s;
   }
   const bool leader = spec.shard.rank == 0;  // rank 0 alone writes the trial's result
@@ -131,6 +162,11 @@ int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironme
   trial::ResultFileWriter writer(result_path, environment);
   trial::ObserverList observers;
   observers.add(&writer);
+  std::unique_ptr<trial::StepLogWriter> step_log;
+  if (!o.step_log.empty()) {
+    step_log = std::make_unique<trial::StepLogWriter>(o.step_log);
+    observers.add(step_log.get());
+  }
   std::optional<results::ResultsStore> store;
   std::unique_ptr<trial::TrialStoreWriter> store_writer;
   if (!o.results_dir.empty() && leader) {
@@ -219,25 +255,36 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
                   "seconds after which a missing or dead rank fails the others")
       ->check(CLI::Range(1, 86400))->capture_default_str();
   cmd->add_option("--tf-lib", o->tf_lib, "path of the TensorFlow C library");
-  // Suite-child mode, used by `cifarbench run` (hidden from --help).
-  cmd->add_option("--results", o->results_dir, "")->group("");
-  cmd->add_option("--suite-id", o->suite_id, "")->group("");
-  cmd->add_option("--trial-key", o->trial_key, "")->group("");
-  cmd->callback([o] {
-    if (!o->results_dir.empty() && o->trial_key.empty()) {
-      throw InputError("--results needs --suite-id and --trial-key (they are set by `cifarbench run`)");
+  cmd->add_option("--step-log", o->step_log, "write every step's learning rate, loss and accuracy to this CSV file");
+  cmd->add_option("--time-limit", o->time_limit_s, "seconds after which the trial stops as `timeout`, keeping its epochs")
+      ->check(CLI::Range(0.001, 1e9));
+  // Suite-child mode, used by `cifarbench run` (hidden from --help): every option from one file.
+  cmd->add_option("--trial", o->trial_file, "")->group("")->check(CLI::ExistingFile);
+  cmd->callback([o, cmd] {
+    if (!o->trial_file.empty()) {
+      for (const CLI::Option* opt : cmd->get_options()) {
+        if (opt->count() > 0 && opt->get_name() != "--trial" && opt->get_name() != "--step-log") {
+          throw InputError(fmt::format("--trial: {} cannot be combined with it (the trial file sets "
+                                       "every option)", opt->get_name()));
+        }
+      }
+      const std::string step_log = o->step_log;
+      *o = options_from_trial_file(o->trial_file);
+      o->step_log = step_log;
     }
-    const auto launch = launch::parse_launch_environment(launch::process_environment());
+    const auto launched = launch::parse_launch_environment(launch::process_environment());
+    // A rank that --nproc started from a trial file: this process is one of its processes.
+    if (!o->trial_file.empty() && launched && launched->world_size == o->nproc) o->nproc = 1;
     if (o->nproc > 1) {
-      if (launch && launch->world_size > 1) {
+      if (launched && launched->world_size > 1) {
         throw InputError(fmt::format("--nproc {}: this process is already rank {} of {} started by "
                                      "{} (its environment variables say so); use one or the other",
-                                     o->nproc, launch->rank, launch->world_size, launch->launcher));
+                                     o->nproc, launched->rank, launched->world_size, launched->launcher));
       }
       set_exit_status(run_local_world(*o));
       return;
     }
-    set_exit_status(run_train(*o, launch && launch->world_size > 1 ? launch : std::nullopt));
+    set_exit_status(run_train(*o, launched && launched->world_size > 1 ? launched : std::nullopt));
   });
 }};
 

@@ -109,7 +109,7 @@ Suite parse_suite(const toml::table& table, const std::string& source,
     }
     merge_defaults(r.table, defaults);
     if (!r.table.contains("name")) r.table.insert("name", r.name);
-    (void)trial::parse_recipe(r.table, fmt::format("{} (recipe '{}')", source, r.name));
+    r.execution = trial::parse_recipe(r.table, fmt::format("{} (recipe '{}')", source, r.name)).execution;
     s.recipes.push_back(std::move(r));
   }
   if (recipes) {
@@ -127,7 +127,10 @@ Suite load_suite(const std::filesystem::path& path) {
   return parse_suite(config::parse_file(path), path.string(), path.parent_path());
 }
 
-std::vector<PlannedTrial> plan_trials(const Suite& suite, std::vector<std::string>* skipped) {
+namespace {
+
+// The frameworks a suite names, "available" expanded; unavailable ones explained in `skipped`.
+std::vector<std::string> suite_frameworks(const Suite& suite, std::vector<std::string>* skipped) {
   std::vector<std::string> frameworks;
   std::set<std::string> seen;
   for (const auto& f : suite.frameworks) {
@@ -148,6 +151,21 @@ std::vector<PlannedTrial> plan_trials(const Suite& suite, std::vector<std::strin
       if (seen.insert(f).second) frameworks.push_back(f);
     }
   }
+  return frameworks;
+}
+
+// Why `backend` cannot run trial `p` (asked before any process starts), or nullopt.
+std::optional<std::string> cannot_run(const backends::Backend& backend, const PlannedTrial& p) {
+  if (p.processes > 1 && !backend.supports_distributed()) {
+    return fmt::format("{} trains in one process only (processes = {})", p.framework, p.processes);
+  }
+  return backend.unsupported(p.execution);
+}
+
+}  // namespace
+
+std::vector<PlannedTrial> plan_trials(const Suite& suite, std::vector<std::string>* skipped) {
+  const std::vector<std::string> frameworks = suite_frameworks(suite, skipped);
   const bool vary_threads = suite.threads.size() > 1;
   const bool vary_batch = suite.batch_sizes.size() > 1;
   const bool vary_device = suite.devices.size() > 1;
@@ -169,12 +187,18 @@ std::vector<PlannedTrial> plan_trials(const Suite& suite, std::vector<std::strin
             for (int bs : suite.batch_sizes)
               for (const auto& dev : suite.devices)
                 for (int np : suite.processes) {
-                  PlannedTrial p{"", fw, m, r.name, seed, t, bs, dev, np};
+                  PlannedTrial p{"", fw, m, r.name, seed, t, bs, dev, np, r.execution};
+                  p.execution.threads = t;
+                  p.execution.device = dev;
                   p.key = fmt::format("{}/{}/{}/seed={}", fw, model_label, r.name, seed);
                   if (vary_threads) p.key += fmt::format("/threads={}", t);
                   if (vary_batch) p.key += fmt::format("/batch={}", bs);
                   if (vary_device) p.key += fmt::format("/device={}", dev);
                   if (vary_procs) p.key += fmt::format("/processes={}", np);
+                  if (auto why = cannot_run(*backend, p)) {
+                    if (skipped) skipped->push_back(fmt::format("{}: skipped: {}", p.key, *why));
+                    continue;
+                  }
                   out.push_back(std::move(p));
                 }
     }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "backends/backend.h"
+
 namespace cb::suite {
 
 struct PlannedTrial {
@@ -22,11 +24,13 @@ struct PlannedTrial {
   int batch_size = 0;     // 0: the recipe's
   std::string device = "cpu";
   int processes = 1;
+  backends::ExecutionSettings execution;  // the recipe's, with this trial's threads and device
 };
 
 struct SuiteRecipe {
   std::string name;
   toml::table table;      // the recipe with the suite's defaults merged under it
+  backends::ExecutionSettings execution;  // its [hardware] table, parsed
 };
 
 struct Suite {

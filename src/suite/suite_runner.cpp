@@ -1,34 +1,23 @@
 #include "suite/suite_runner.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <csignal>
-#include <fstream>
+#include <cstring>
 #include <sstream>
-#include <thread>
 
-#include "trial/environment.h"
-#include "trial/trial.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/log.h"
 #include "data/resolve.h"
 #include "results/store.h"
+#include "suite/child_process.h"
+#include "suite/trial_file.h"
+#include "trial/environment.h"
 
 namespace cb::suite {
 namespace {
 using Clock = std::chrono::steady_clock;
-
-volatile std::sig_atomic_t g_interrupted = 0;
-void on_sigint(int) { g_interrupted = 1; }
 
 std::string sanitize(const std::string& key) {
   std::string out;
@@ -36,71 +25,10 @@ std::string sanitize(const std::string& key) {
   return out;
 }
 
-std::string tail_of_file(const std::filesystem::path& path, std::size_t bytes) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  return s.size() > bytes ? "…" + s.substr(s.size() - bytes) : s;
-}
-
 std::string format_eta(double s) {
   const auto t = static_cast<long long>(s);
   if (t >= 3600) return fmt::format("{}h{:02}m", t / 3600, (t % 3600) / 60);
   return fmt::format("{}m{:02}s", t / 60, t % 60);
-}
-
-struct ChildResult {
-  int exit_code = -1;   // exit status, or -1 when killed by a signal
-  int signal = 0;
-  bool timed_out = false;
-  bool interrupted = false;
-};
-
-// Starts argv with stderr to `stderr_path`; waits, enforcing the time limit and forwarding Ctrl-C.
-ChildResult run_child(const std::vector<std::string>& argv, const std::filesystem::path& stderr_path,
-                      double time_limit_s) {
-  const pid_t pid = fork();
-  if (pid < 0) throw CheckFailed("fork failed: cannot start a trial process");
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a trial never outlives its suite (kill -9 included)
-    const int fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) dup2(fd, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  ChildResult r;
-  const auto start = Clock::now();
-  bool sent_term = false, sent_int = false;
-  Clock::time_point kill_deadline{};
-  for (;;) {
-    int status = 0;
-    const pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) {
-      if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-      else r.signal = WTERMSIG(status);
-      break;
-    }
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    if (g_interrupted && !sent_int) {
-      kill(pid, SIGINT);  // the trial records itself as interrupted and exits
-      sent_int = true;
-      r.interrupted = true;
-      kill_deadline = Clock::now() + std::chrono::seconds(30);
-    }
-    if (!sent_term && elapsed > time_limit_s) {
-      kill(pid, SIGTERM);
-      sent_term = true;
-      r.timed_out = true;
-      kill_deadline = Clock::now() + std::chrono::seconds(10);
-    }
-    if ((sent_term || sent_int) && Clock::now() > kill_deadline) kill(pid, SIGKILL);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return r;
 }
 
 // True when the suite's real dataset can be loaded here (resolution order of every command).
@@ -116,66 +44,72 @@ bool real_data_available(const Suite& suite, const std::string& data_path, std::
     return false;
   }
 }
-}  // namespace
 
-SuiteRunSummary run_suite(const Suite& suite, const SuiteRunOptions& opt) {
-  SuiteRunSummary summary;
-  std::vector<std::string> skipped;
-  std::vector<PlannedTrial> trials = filter_trials(plan_trials(suite, &skipped), opt.only);
-  summary.planned = static_cast<int>(trials.size());
-  for (const auto& s : skipped) spdlog::warn("left out: {}", s);
-  if (trials.empty()) {
-    throw InputError(fmt::format("{}: no trials to run{}", suite.file,
-                                 opt.only.empty() ? "" : " (nothing matches --only " + opt.only + ")"));
+// The trial stops itself at the suite's limit (as `timeout`, epochs kept); the process is
+// killed only when it overstays that by this much (a hang, a step that never ends).
+double hard_time_limit(double limit_s) { return limit_s + std::max(30.0, 0.1 * limit_s); }
+
+class SuiteRun {
+ public:
+  SuiteRun(const Suite& suite, const SuiteRunOptions& options) : suite_(suite), opt_(options) {}
+
+  SuiteRunSummary run() {
+    const std::vector<PlannedTrial> trials = plan();
+    choose_dataset();
+    if (opt_.dry_run) {
+      fmt::print("suite {}: {} trial(s) on {}{}\n", suite_.name, trials.size(), dataset_,
+                 opt_.resume ? " (completed ones would be skipped)" : "");
+      for (const auto& t : trials) fmt::print("  {}\n", t.key);
+      return summary_;
+    }
+    store_.emplace(results::ResultsStore::open(opt_.results_dir));
+    const std::vector<PlannedTrial> to_run = record_planned(trials);
+    const InterruptHandler interrupts;
+    const auto suite_start = Clock::now();
+    for (std::size_t i = 0; i < to_run.size() && !suite_interrupted(); ++i) {
+      const double elapsed = std::chrono::duration<double>(Clock::now() - suite_start).count();
+      const std::string eta = i ? format_eta(elapsed / i * (to_run.size() - i)) : "?";
+      fmt::print("\n[trial {}/{}] {}   (suite elapsed {}, ETA {})\n", i + 1, to_run.size(), to_run[i].key,
+                 format_eta(elapsed), eta);
+      std::fflush(stdout);
+      if (!run_one(to_run[i])) break;
+    }
+    if (suite_interrupted()) summary_.interrupted = true;
+    return summary_;
   }
 
-  std::string dataset = suite.dataset;
-  if (dataset != "synthetic") {
+ private:
+  // The matrix expanded, filtered by --only; what the planner left out is said once.
+  std::vector<PlannedTrial> plan() {
+    std::vector<std::string> skipped;
+    std::vector<PlannedTrial> trials = filter_trials(plan_trials(suite_, &skipped), opt_.only);
+    summary_.planned = static_cast<int>(trials.size());
+    for (const auto& s : skipped) spdlog::warn("left out: {}", s);
+    if (trials.empty()) {
+      throw InputError(fmt::format("{}: no trials to run{}", suite_.file,
+                                   opt_.only.empty() ? "" : " (nothing matches --only " + opt_.only + ")"));
+    }
+    return trials;
+  }
+
+  // The suite's dataset, or synthetic data where the suite allows it and no real data is found.
+  void choose_dataset() {
+    dataset_ = suite_.dataset;
+    if (dataset_ == "synthetic") return;
     std::string why;
-    if (!real_data_available(suite, opt.data_path, &why)) {
-      if (!suite.synthetic_fallback) throw InputError(why);
-      dataset = "synthetic";
-      summary.synthetic_fallback_used = true;
-      fmt::print(
-          "\n*** SYNTHETIC DATA: no CIFAR data could be found or downloaded on this machine.\n"
-          "*** This default suite falls back to synthetic data: speed and utilization figures are\n"
-          "*** valid, accuracy is NOT CIFAR-10's. Provide data with --data or CIFARBENCH_DATA.\n\n");
-    }
+    if (real_data_available(suite_, opt_.data_path, &why)) return;
+    if (!suite_.synthetic_fallback) throw InputError(why);
+    dataset_ = "synthetic";
+    summary_.synthetic_fallback_used = true;
+    fmt::print(
+        "\n*** SYNTHETIC DATA: no CIFAR data could be found or downloaded on this machine.\n"
+        "*** This default suite falls back to synthetic data: speed and utilization figures are\n"
+        "*** valid, accuracy is NOT CIFAR-10's. Provide data with --data or CIFARBENCH_DATA.\n\n");
   }
 
-  if (opt.dry_run) {
-    fmt::print("suite {}: {} trial(s) on {}{}\n", suite.name, trials.size(), dataset,
-               opt.resume ? " (completed ones would be skipped)" : "");
-    for (const auto& t : trials) fmt::print("  {}\n", t.key);
-    return summary;
-  }
-
-  results::ResultsStore store = results::ResultsStore::open(opt.results_dir);
-  results::SuiteRecord rec;
-  rec.name = suite.name;
-  rec.file = suite.file;
-  std::ostringstream src;
-  src << toml::json_formatter(suite.source);
-  rec.config = nlohmann::json::parse(src.str());
-  rec.config["dataset_used"] = dataset;
-  summary.suite_id = store.begin_suite(rec);
-  const nlohmann::json env = trial::capture_environment();
-
-  // Plan: every trial recorded as planned (or kept, when completed and resuming).
-  std::vector<PlannedTrial> to_run;
-  for (const auto& t : trials) {
-    auto existing = store.find_trial(summary.suite_id, t.key);
-    if (existing && opt.resume && existing->status == results::TrialStatus::completed) {
-      ++summary.skipped_completed;
-      continue;
-    }
-    if (existing && !opt.resume && existing->status == results::TrialStatus::completed) {
-      throw InputError(fmt::format(
-          "{}: suite '{}' already has completed trials; use --resume to continue it, or another "
-          "--results directory", store.database_path().string(), suite.name));
-    }
-    results::TrialRecord r = existing.value_or(results::TrialRecord{});
-    r.suite_id = summary.suite_id;
+  results::TrialRecord planned_record(const PlannedTrial& t, const nlohmann::json& environment) const {
+    results::TrialRecord r;
+    r.suite_id = summary_.suite_id;
     r.key = t.key;
     r.framework = t.framework;
     r.model = std::filesystem::path(t.model).stem().string();
@@ -185,95 +119,135 @@ SuiteRunSummary run_suite(const Suite& suite, const SuiteRunOptions& opt) {
     r.batch_size = t.batch_size;
     r.device = t.device;
     r.processes = t.processes;
-    r.dataset = dataset;
-    r.synthetic = dataset == "synthetic";
-    r.environment = env;
+    r.dataset = dataset_;
+    r.synthetic = dataset_ == "synthetic";
+    r.environment = environment;
     r.status = results::TrialStatus::planned;
-    store.upsert_trial(r);
-    if (existing) store.restart_trial(r.id);
-    store.set_trial_status(r.id, results::TrialStatus::planned);
-    to_run.push_back(t);
-  }
-  if (summary.skipped_completed) {
-    fmt::print("resuming: {} completed trial(s) kept, {} to run\n", summary.skipped_completed, to_run.size());
+    return r;
   }
 
-  g_interrupted = 0;
-  struct sigaction sa {};
-  sa.sa_handler = on_sigint;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-
-  const auto suite_start = Clock::now();
-  int done = 0;
-  for (const auto& t : to_run) {
-    if (g_interrupted) break;
-    const double elapsed = std::chrono::duration<double>(Clock::now() - suite_start).count();
-    const std::string eta = done ? format_eta(elapsed / done * (to_run.size() - done)) : "?";
-    fmt::print("\n[trial {}/{}] {}   (suite elapsed {}, ETA {})\n", done + 1, to_run.size(), t.key,
-               format_eta(elapsed), eta);
-    std::fflush(stdout);
-
-    const std::filesystem::path dir = opt.results_dir / "trials" / sanitize(t.key);
-    std::filesystem::create_directories(dir);
-    write_file_atomically(dir / "recipe.toml", recipe_toml(suite, t.recipe));
-    std::vector<std::string> argv = {opt.executable.string(), "train",
-                                     "--framework", t.framework,
-                                     "--model", t.model,
-                                     "--recipe", (dir / "recipe.toml").string(),
-                                     "--seed", std::to_string(t.seed),
-                                     "--threads", std::to_string(t.threads),
-                                     "--device", t.device,
-                                     "--dataset", dataset,
-                                     "--out", dir.string(),
-                                     "--results", opt.results_dir.string(),
-                                     "--suite-id", std::to_string(summary.suite_id),
-                                     "--trial-key", t.key};
-    if (t.batch_size > 0) argv.insert(argv.end(), {"--batch-size", std::to_string(t.batch_size)});
-    if (!opt.data_path.empty() && dataset != "synthetic") argv.insert(argv.end(), {"--data", opt.data_path});
-    if (t.processes > 1) argv.insert(argv.end(), {"--nproc", std::to_string(t.processes)});
-    if (dataset == "synthetic") {
-      if (suite.synthetic_train > 0) argv.insert(argv.end(), {"--synthetic-train", std::to_string(suite.synthetic_train)});
-      if (suite.synthetic_test > 0) argv.insert(argv.end(), {"--synthetic-test", std::to_string(suite.synthetic_test)});
-    }
-
-    const ChildResult r = run_child(argv, dir / "stderr.log", suite.time_limit_s);
-    ++done;
-    // Planned above, so the row exists; the child may have updated its status.
-    const auto rec_now = store.find_trial(summary.suite_id, t.key);
-    if (!rec_now) {
-      throw CheckFailed(fmt::format("{}: trial '{}' vanished from the results database",
-                                    store.database_path().string(), t.key));
-    }
-    const std::string tail = tail_of_file(dir / "stderr.log", 2000);
-    if (r.interrupted || g_interrupted) {
-      if (rec_now->status != results::TrialStatus::interrupted) {
-        store.set_trial_status(rec_now->id, results::TrialStatus::interrupted, "interrupted by Ctrl-C");
+  // Every trial recorded as planned (or kept, when completed and resuming); returns those to run.
+  std::vector<PlannedTrial> record_planned(const std::vector<PlannedTrial>& trials) {
+    results::SuiteRecord rec;
+    rec.name = suite_.name;
+    rec.file = suite_.file;
+    std::ostringstream src;
+    src << toml::json_formatter(suite_.source);
+    rec.config = nlohmann::json::parse(src.str());
+    rec.config["dataset_used"] = dataset_;
+    summary_.suite_id = store_->begin_suite(rec);
+    const nlohmann::json env = trial::capture_environment();
+    std::vector<PlannedTrial> to_run;
+    for (const auto& t : trials) {
+      const auto existing = store_->find_trial(summary_.suite_id, t.key);
+      const bool completed = existing && existing->status == results::TrialStatus::completed;
+      if (completed && opt_.resume) {
+        ++summary_.skipped_completed;
+        continue;
       }
-      summary.interrupted = true;
-      break;
+      if (completed) {
+        throw InputError(fmt::format(
+            "{}: suite '{}' already has completed trials; use --resume to continue it, or another "
+            "--results directory", store_->database_path().string(), suite_.name));
+      }
+      results::TrialRecord r = planned_record(t, env);
+      if (existing) r.id = existing->id;
+      store_->upsert_trial(r);
+      if (existing) store_->restart_trial(r.id);
+      store_->set_trial_status(r.id, results::TrialStatus::planned);
+      to_run.push_back(t);
     }
+    if (summary_.skipped_completed) {
+      fmt::print("resuming: {} completed trial(s) kept, {} to run\n", summary_.skipped_completed, to_run.size());
+    }
+    return to_run;
+  }
+
+  // The trial's directory with its recipe and trial file; returns the trial file's path.
+  std::filesystem::path write_trial_files(const PlannedTrial& t, const std::filesystem::path& dir) const {
+    std::filesystem::create_directories(dir);
+    write_file_atomically(dir / "recipe.toml", recipe_toml(suite_, t.recipe));
+    TrialFile f;
+    f.framework = t.framework;
+    f.model = t.model;
+    f.recipe = dir / "recipe.toml";
+    f.seed = t.seed;
+    f.batch_size = t.batch_size;
+    f.execution = t.execution;
+    f.dataset = dataset_;
+    if (dataset_ != "synthetic") f.data_path = opt_.data_path;
+    if (dataset_ == "synthetic") {
+      f.synthetic_train = suite_.synthetic_train;
+      f.synthetic_test = suite_.synthetic_test;
+    }
+    f.processes = t.processes;
+    f.time_limit_s = suite_.time_limit_s;
+    f.out_dir = dir;
+    f.results_dir = opt_.results_dir;
+    f.suite_id = summary_.suite_id;
+    f.key = t.key;
+    write_trial_file(dir / "trial.json", f);
+    return dir / "trial.json";
+  }
+
+  // Runs one trial's process and records how it ended; false when the suite was interrupted.
+  bool run_one(const PlannedTrial& t) {
+    const std::filesystem::path dir = opt_.results_dir / "trials" / sanitize(t.key);
+    const std::filesystem::path trial_file = write_trial_files(t, dir);
+    const ChildResult r = run_child({opt_.executable.string(), "train", "--trial", trial_file.string()},
+                                    dir / "stderr.log", hard_time_limit(suite_.time_limit_s));
+    // Planned above, so the row exists; the child may have updated its status.
+    const auto rec = store_->find_trial(summary_.suite_id, t.key);
+    if (!rec) {
+      throw CheckFailed(fmt::format("{}: trial '{}' vanished from the results database",
+                                    store_->database_path().string(), t.key));
+    }
+    if (r.interrupted || suite_interrupted()) {
+      if (rec->status != results::TrialStatus::interrupted) {
+        store_->set_trial_status(rec->id, results::TrialStatus::interrupted, "interrupted by Ctrl-C");
+      }
+      summary_.interrupted = true;
+      return false;
+    }
+    record_end(t, *rec, r, tail_of_file(dir / "stderr.log", 2000));
+    return true;
+  }
+
+  void record_end(const PlannedTrial& t, const results::TrialRecord& rec, const ChildResult& r,
+                  const std::string& tail) {
+    if (r.exit_code == 0 && rec.status == results::TrialStatus::completed) {
+      ++summary_.completed;
+      return;
+    }
+    ++summary_.failed;
     if (r.timed_out) {
-      store.set_trial_status(rec_now->id, results::TrialStatus::timeout,
-                             fmt::format("exceeded the suite's time limit of {} s\n{}", suite.time_limit_s, tail));
-      ++summary.failed;
-      fmt::print("trial {} timed out after {} s\n", t.key, suite.time_limit_s);
-    } else if (r.exit_code == 0 && rec_now->status == results::TrialStatus::completed) {
-      ++summary.completed;
+      store_->set_trial_status(rec.id, results::TrialStatus::timeout,
+                               fmt::format("exceeded the suite's time limit of {} s and did not stop "
+                                           "(killed)\n{}", suite_.time_limit_s, tail));
+      fmt::print("trial {} timed out after {} s and was killed\n", t.key, suite_.time_limit_s);
+    } else if (rec.status == results::TrialStatus::timeout) {  // it stopped itself at the limit
+      fmt::print("trial {} timed out after {} s; its finished epochs are kept\n", t.key, suite_.time_limit_s);
     } else {
       const std::string how = r.signal ? fmt::format("killed by signal {} ({})", r.signal, strsignal(r.signal))
                                        : fmt::format("exited with status {}", r.exit_code);
-      if (rec_now->status != results::TrialStatus::diverged) {
-        store.set_trial_status(rec_now->id, results::TrialStatus::failed, how + "\n" + tail);
+      if (rec.status != results::TrialStatus::diverged) {
+        store_->set_trial_status(rec.id, results::TrialStatus::failed, how + "\n" + tail);
       }
-      ++summary.failed;
       fmt::print("trial {} failed: {}\n{}\n", t.key, how, tail);
     }
   }
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  if (g_interrupted) summary.interrupted = true;
-  return summary;
+
+  const Suite& suite_;
+  const SuiteRunOptions& opt_;
+  SuiteRunSummary summary_;
+  std::string dataset_;
+  std::optional<results::ResultsStore> store_;
+};
+
+}  // namespace
+
+SuiteRunSummary run_suite(const Suite& suite, const SuiteRunOptions& options) {
+  return SuiteRun(suite, options).run();
 }
 
 }  // namespace cb::suite

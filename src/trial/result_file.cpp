@@ -33,7 +33,8 @@ nlohmann::json trial_config_json(const TrialSpec& spec) {
           {"data", {{"dataset", spec.data.dataset}, {"path", spec.data.path}}},
           {"telemetry", {{"enabled", spec.telemetry.enabled}, {"rate_hz", spec.telemetry.rate_hz}}},
           {"rank", spec.shard.rank},
-          {"world_size", spec.shard.world_size}};
+          {"world_size", spec.shard.world_size},
+          {"time_limit_s", spec.time_limit_s > 0 ? nlohmann::json(spec.time_limit_s) : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json to_json(const EpochStats& e) {
@@ -91,8 +92,8 @@ ResultFileWriter::ResultFileWriter(std::filesystem::path path, nlohmann::json en
   doc_["environment"] = std::move(environment);
 }
 
-void ResultFileWriter::on_start(const nlohmann::json& config) {
-  doc_["config"] = config;
+void ResultFileWriter::on_start(const TrialStart& start) {
+  doc_["config"] = start.config;
   doc_["result"] = {{"status", "running"}};
   write();
 }
@@ -109,8 +110,8 @@ void ResultFileWriter::on_finish(const TrialOutcome& outcome, const telemetry::S
 
 void ResultFileWriter::write() { write_file_atomically(path_, doc_.dump(2) + "\n"); }
 
-void ObserverList::on_start(const nlohmann::json& c) {
-  for (auto* o : observers_) o->on_start(c);
+void ObserverList::on_start(const TrialStart& s) {
+  for (auto* o : observers_) o->on_start(s);
 }
 void ObserverList::on_step(const StepRecord& s) {
   for (auto* o : observers_) o->on_step(s);

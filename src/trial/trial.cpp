@@ -150,7 +150,7 @@ class TrialRun {
     }
     prepare_pipeline();
     world_->check_ranks_agree(*trainer_, steps_per_epoch_);
-    observer_.on_start(start_config(backend));
+    observer_.on_start({spec_, dataset_.name, dataset_.synthetic, start_config(backend)});
   }
 
   void prepare_pipeline() {

@@ -92,11 +92,20 @@ struct StepRecord {
   double accuracy = 0;    // of the batch, before the update
 };
 
+// What a trial is, once prepared: its spec, the dataset it resolved to, and the whole
+// configuration as recorded with its results.
+struct TrialStart {
+  const TrialSpec& spec;
+  std::string dataset;  // the resolved dataset's name
+  bool synthetic = false;
+  nlohmann::json config;
+};
+
 // Receives results as they are produced (the JSON file writer, the results database).
 class TrialObserver {
  public:
   virtual ~TrialObserver() = default;
-  virtual void on_start(const nlohmann::json& /*config*/) {}
+  virtual void on_start(const TrialStart& /*start*/) {}
   // After every training step (on this process's rank); keep it cheap.
   virtual void on_step(const StepRecord& /*step*/) {}
   virtual void on_epoch(const TrialOutcome& /*so_far*/, const EpochStats& /*epoch*/) {}
@@ -133,7 +142,7 @@ std::string format_epoch_line(const EpochStats& e, int total_epochs, double eta_
 class ResultFileWriter : public TrialObserver {
  public:
   ResultFileWriter(std::filesystem::path path, nlohmann::json environment);
-  void on_start(const nlohmann::json& config) override;
+  void on_start(const TrialStart& start) override;
   void on_epoch(const TrialOutcome& so_far, const EpochStats& epoch) override;
   void on_finish(const TrialOutcome& outcome, const telemetry::SampleLog& log) override;
   const nlohmann::json& document() const { return doc_; }
@@ -162,7 +171,7 @@ class StepLogWriter : public TrialObserver {
 class ObserverList : public TrialObserver {
  public:
   void add(TrialObserver* o) { observers_.push_back(o); }
-  void on_start(const nlohmann::json& c) override;
+  void on_start(const TrialStart& s) override;
   void on_step(const StepRecord& s) override;
   void on_epoch(const TrialOutcome& s, const EpochStats& e) override;
   void on_finish(const TrialOutcome& o, const telemetry::SampleLog& log) override;

@@ -24,16 +24,11 @@ TrialStoreWriter::TrialStoreWriter(results::ResultsStore& store, std::int64_t su
   record_.environment = std::move(environment);
 }
 
-void TrialStoreWriter::on_start(const nlohmann::json& config) {
-  record_.config = config;
-  if (config.contains("dataset")) {
-    record_.dataset = config["dataset"].value("name", record_.dataset);
-    record_.synthetic = config["dataset"].value("synthetic", false);
-  }
-  const auto& train = config["recipe"]["train"];
-  if (train.contains("target_accuracy") && train["target_accuracy"].is_number()) {
-    record_.target_accuracy = train["target_accuracy"].get<double>();
-  }
+void TrialStoreWriter::on_start(const TrialStart& start) {
+  record_.config = start.config;
+  record_.dataset = start.dataset;
+  record_.synthetic = start.synthetic;
+  record_.target_accuracy = start.spec.recipe.target_accuracy;
   record_.status = results::TrialStatus::running;
   store_.upsert_trial(record_);
 }

@@ -16,14 +16,13 @@ class TrialStoreWriter : public TrialObserver {
   // The trial (suite_id, key) must already exist in the store (the suite runner plans it).
   TrialStoreWriter(results::ResultsStore& store, std::int64_t suite_id, std::string key,
                    nlohmann::json environment);
-  void on_start(const nlohmann::json& config) override;
+  void on_start(const TrialStart& start) override;
   void on_epoch(const TrialOutcome& so_far, const EpochStats& epoch) override;
   void on_finish(const TrialOutcome& outcome, const telemetry::SampleLog& log) override;
 
  private:
   results::ResultsStore& store_;
   results::TrialRecord record_;
-  double target_ = -1;
 };
 
 }  // namespace cb::trial
