@@ -207,6 +207,16 @@ inline constexpr auto kSamples = table<TelemetrySample>("telemetry_samples", {
 });
 // clang-format on
 
+template <typename Record, std::size_t N>
+constexpr std::size_t count_columns(const Table<Record, N>& t, Write write) {
+  std::size_t n = 0;
+  for (const auto& c : t.columns) n += c.write == write ? 1 : 0;
+  return n;
+}
+// upsert_sql returns the one generated column (the id) and needs a key to meet a row by.
+static_assert(count_columns(kTrials, Write::generated) == 1 && kTrials.columns[0].name == "id");
+static_assert(count_columns(kTrials, Write::conflict_key) > 0);
+
 // "CREATE TABLE name (\n  column type,\n  ...\n  constraints\n);\n", as schema version 1 wrote it.
 template <typename Record, std::size_t N>
 std::string create_table_sql(const Table<Record, N>& t) {
