@@ -72,29 +72,27 @@ std::optional<std::vector<std::string>> find_root_prefix(const std::vector<Found
   return best;
 }
 
-Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
-                 const std::string& default_name, const ImageFolderOptions& options) {
-  if (files.empty()) {
-    throw InputError(
-        fmt::format("{}: is empty (expected train/<class>/*.jpg|png and "
-                    "test/<class>/*.jpg|png, or CIFAR binary files)",
-                    where));
-  }
-  const auto prefix = find_root_prefix(files);
-  if (!prefix) {
-    throw InputError(
-        fmt::format("{}: no train/ folder found (expected "
-                    "ROOT/train/<class>/*.jpg|png and ROOT/test/<class>/*.jpg|png)",
-                    where));
-  }
+std::vector<std::uint8_t> bytes_of(const FoundFile& f) {
+  return f.disk_path.empty() ? f.bytes : read_whole_file(f.disk_path);
+}
+
+// The images below the dataset root, unlabelled, and how many each class folder has per split.
+struct Listing {
   std::vector<ImageEntry> entries;
   std::map<std::string, std::size_t> images_per_class[2];
+};
+
+// Lists the images under ROOT/train and ROOT/test (ROOT: `prefix`), checking that each is an
+// image this build decodes, directly inside a class folder.
+Listing list_images(const std::vector<FoundFile>& files, const std::vector<std::string>& prefix,
+                    const std::string& where) {
+  Listing listing;
   for (const auto& f : files) {
     const auto& c = f.components;
-    if (c.size() <= prefix->size() || !std::equal(prefix->begin(), prefix->end(), c.begin())) {
+    if (c.size() <= prefix.size() || !std::equal(prefix.begin(), prefix.end(), c.begin())) {
       continue;  // outside the dataset root (a README beside it, __MACOSX, ...)
     }
-    const std::vector<std::string> rel(c.begin() + static_cast<std::ptrdiff_t>(prefix->size()),
+    const std::vector<std::string> rel(c.begin() + static_cast<std::ptrdiff_t>(prefix.size()),
                                        c.end());
     const int split = rel[0] == "train" ? 0 : rel[0] == "test" ? 1 : -1;
     if (split < 0) {
@@ -123,9 +121,18 @@ Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
       throw Unsupported(fmt::format("{}: this build cannot decode {} images", f.display,
                                     format == ImageFormat::jpeg ? "JPEG" : "PNG"));
     }
-    ++images_per_class[split][rel[1]];
-    entries.push_back({split, -1, rel[2], &f});
+    ++listing.images_per_class[split][rel[1]];
+    listing.entries.push_back({split, -1, rel[2], &f});
   }
+  return listing;
+}
+
+// The classes (the requested ones, or train/'s folders in sorted order), checking that both
+// splits have images, every class folder is a class and every class has training images; labels
+// the entries and sorts them by split, label and file name.
+std::vector<std::string> label_images(Listing& listing, const std::string& where,
+                                      const ImageFolderOptions& options) {
+  const auto& images_per_class = listing.images_per_class;
   for (int s = 0; s < 2; ++s) {
     if (images_per_class[s].empty()) {
       throw InputError(fmt::format("{}: the {} split has no images (expected {}/<class>/*.jpg|png)",
@@ -152,20 +159,17 @@ Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
       throw InputError(fmt::format("{}: class '{}' has no images in train/", where, name));
     }
   }
+  auto& entries = listing.entries;
   for (auto& e : entries) e.label = label_of.at(e.file->components[e.file->components.size() - 2]);
   std::sort(entries.begin(), entries.end(), [](const ImageEntry& a, const ImageEntry& b) {
     return std::tie(a.split, a.label, a.file_name) < std::tie(b.split, b.label, b.file_name);
   });
+  return classes;
+}
 
-  Dataset ds;
-  ds.name = prefix->empty() ? default_name : prefix->back();
-  ds.source = where;
-  ds.classes = classes;
-
-  auto bytes_of = [](const FoundFile& f) {
-    return f.disk_path.empty() ? f.bytes : read_whole_file(f.disk_path);
-  };
-  // The first image fixes the size when no resize is asked for.
+// Sets the dataset's image size: the requested resize, or else the first image's size.
+void set_image_size(Dataset& ds, const std::vector<ImageEntry>& entries,
+                    const ImageFolderOptions& options) {
   if (options.resize) {
     if (*options.resize < 1 || *options.resize > 4096) {
       throw InputError(
@@ -179,6 +183,12 @@ Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
     ds.height = image.height;
     ds.width = image.width;
   }
+}
+
+// Decodes the sorted entries into ds.train and ds.test on a pool of threads. A failure stops
+// the pool; the error of the first bad file in order is rethrown, whatever the thread timing.
+void decode_images(Dataset& ds, const std::vector<ImageEntry>& entries, const std::string& where,
+                   const ImageFolderOptions& options) {
   const std::int64_t image_bytes = ds.image_bytes();
   std::int64_t counts[2] = {0, 0};
   for (const auto& e : entries) ++counts[e.split];
@@ -231,9 +241,35 @@ Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
   work();
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
-  spdlog::debug("{}: decoded {} images in {:.0f} ms on {} thread(s)", where, entries.size(),
-                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - decode_start).count(),
-                threads);
+  spdlog::debug(
+      "{}: decoded {} images in {:.0f} ms on {} thread(s)", where, entries.size(),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - decode_start)
+          .count(),
+      threads);
+}
+
+Dataset assemble(std::vector<FoundFile>& files, const std::string& where,
+                 const std::string& default_name, const ImageFolderOptions& options) {
+  if (files.empty()) {
+    throw InputError(
+        fmt::format("{}: is empty (expected train/<class>/*.jpg|png and "
+                    "test/<class>/*.jpg|png, or CIFAR binary files)",
+                    where));
+  }
+  const auto prefix = find_root_prefix(files);
+  if (!prefix) {
+    throw InputError(
+        fmt::format("{}: no train/ folder found (expected "
+                    "ROOT/train/<class>/*.jpg|png and ROOT/test/<class>/*.jpg|png)",
+                    where));
+  }
+  Listing listing = list_images(files, *prefix, where);
+  Dataset ds;
+  ds.classes = label_images(listing, where, options);
+  ds.name = prefix->empty() ? default_name : prefix->back();
+  ds.source = where;
+  set_image_size(ds, listing.entries, options);
+  decode_images(ds, listing.entries, where, options);
   return ds;
 }
 
@@ -456,8 +492,9 @@ Dataset load_archive(const fs::path& path, const ImageFolderOptions& options) {
   }
   const auto start = std::chrono::steady_clock::now();
   auto files = read_archive_members(a.get(), path.string());
-  spdlog::debug("{}: read {} members in {:.0f} ms", path.string(), files.size(),
-                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  spdlog::debug(
+      "{}: read {} members in {:.0f} ms", path.string(), files.size(),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   return load_members(files, path.string(), stem_without_archive_suffix(path), options);
 #else
   (void)options;

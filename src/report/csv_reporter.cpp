@@ -32,6 +32,116 @@ std::string line(const std::vector<std::string>& cells) {
   return out;
 }
 
+// One row per group and metric; a metric without values has n = 0 and says why in `note`.
+std::string summary_csv(const Study& study, const std::string& banner) {
+  std::string out =
+      banner + line({"framework", "model", "recipe", "setup", "metric", "unit", "n", "mean", "sd",
+                     "ci95_low", "ci95_high", "median", "min", "max", "olympic_mean", "note"});
+  for (const auto& g : study.groups) {
+    for (const auto& m : metrics()) {
+      const auto it = g.summaries.find(m.id);
+      if (it == g.summaries.end()) {
+        out += line({g.framework, g.model, g.recipe, g.setup(), m.id, m.unit, "0", "", "", "", "",
+                     "", "", "", "", g.unavailable(m.id)});
+        continue;
+      }
+      const auto& s = it->second;
+      out += line({g.framework, g.model, g.recipe, g.setup(), m.id, m.unit, std::to_string(s.n),
+                   number(s.mean), number(s.stddev), s.ci95 ? number(s.ci95->low) : "",
+                   s.ci95 ? number(s.ci95->high) : "", number(s.median), number(s.min),
+                   number(s.max), number(s.olympic_mean), ""});
+    }
+  }
+  return out;
+}
+
+std::string comparisons_csv(const Study& study, const std::string& banner) {
+  std::string out = banner + line({"model", "recipe", "setup", "metric", "framework_a",
+                                   "framework_b", "difference", "ci95_low", "ci95_high", "t", "df",
+                                   "p_value", "tested", "note"});
+  for (const auto& cmp : study.comparisons) {
+    const auto& w = cmp.test;
+    out += line({cmp.model, cmp.recipe, cmp.setup, cmp.metric_id, cmp.framework_a, cmp.framework_b,
+                 number(w.difference), w.tested ? number(w.ci95.low) : "",
+                 w.tested ? number(w.ci95.high) : "", w.tested ? number(w.t) : "",
+                 w.tested ? number(w.df) : "", w.tested ? number(w.p_value) : "",
+                 w.tested ? "true" : "false", w.not_tested_reason});
+  }
+  return out;
+}
+
+std::string trials_csv(const Study& study, const std::string& banner) {
+  std::string out = banner + line({"key",
+                                   "framework",
+                                   "model",
+                                   "recipe",
+                                   "seed",
+                                   "threads",
+                                   "batch_size",
+                                   "device",
+                                   "processes",
+                                   "dataset",
+                                   "synthetic",
+                                   "status",
+                                   "started",
+                                   "ended",
+                                   "test_accuracy",
+                                   "training_time_s",
+                                   "wall_time_s",
+                                   "time_to_target_s",
+                                   "images_per_s",
+                                   "gpu_util_mean_pct",
+                                   "gpu_mem_peak_bytes",
+                                   "cpu_util_mean_pct",
+                                   "rss_peak_bytes",
+                                   "energy_j",
+                                   "error"});
+  for (const auto& t : study.trials) {
+    out += line({t.key,
+                 t.framework,
+                 t.model,
+                 t.recipe,
+                 std::to_string(t.seed),
+                 std::to_string(t.threads),
+                 std::to_string(t.batch_size),
+                 t.device,
+                 std::to_string(t.processes),
+                 t.dataset,
+                 t.synthetic ? "true" : "false",
+                 std::string(results::to_string(t.status)),
+                 t.started,
+                 t.ended,
+                 number(t.test_accuracy),
+                 number(t.training_time_s),
+                 number(t.wall_time_s),
+                 number(t.time_to_target_s),
+                 number(t.images_per_s),
+                 number(t.gpu_util_mean_pct),
+                 number(t.gpu_mem_peak_bytes),
+                 number(t.cpu_util_mean_pct),
+                 number(t.rss_peak_bytes),
+                 number(t.energy_j),
+                 t.error});
+  }
+  return out;
+}
+
+// Every trial's epochs, in trial order, keyed by the trial's key.
+std::string epochs_csv(const Study& study, const std::string& banner) {
+  std::string out = banner + line({"key", "epoch", "train_loss", "train_accuracy", "test_accuracy",
+                                   "epoch_time_s", "training_time_s", "images_per_s"});
+  for (const auto& t : study.trials) {
+    const auto it = study.epochs.find(t.id);
+    if (it == study.epochs.end()) continue;
+    for (const auto& e : it->second) {
+      out += line({t.key, std::to_string(e.epoch), number(e.train_loss), number(e.train_accuracy),
+                   number(e.test_accuracy), number(e.epoch_time_s), number(e.training_time_s),
+                   number(e.images_per_s)});
+    }
+  }
+  return out;
+}
+
 class CsvReporter : public Reporter {
  public:
   std::string_view format() const override { return "csv"; }
@@ -39,106 +149,10 @@ class CsvReporter : public Reporter {
   std::vector<ReportFile> render(const ReportContent& c) const override {
     // A comment line is the only place a CSV can carry the banner; readers skip it with '#'.
     const std::string banner = c.study.synthetic ? fmt::format("# {}\n", kSyntheticBanner) : "";
-
-    std::string summary =
-        banner + line({"framework", "model", "recipe", "setup", "metric", "unit", "n", "mean", "sd",
-                       "ci95_low", "ci95_high", "median", "min", "max", "olympic_mean", "note"});
-    for (const auto& g : c.study.groups) {
-      for (const auto& m : metrics()) {
-        const auto it = g.summaries.find(m.id);
-        if (it == g.summaries.end()) {
-          summary += line({g.framework, g.model, g.recipe, g.setup(), m.id, m.unit, "0", "", "", "",
-                           "", "", "", "", "", g.unavailable(m.id)});
-          continue;
-        }
-        const auto& s = it->second;
-        summary +=
-            line({g.framework, g.model, g.recipe, g.setup(), m.id, m.unit, std::to_string(s.n),
-                  number(s.mean), number(s.stddev), s.ci95 ? number(s.ci95->low) : "",
-                  s.ci95 ? number(s.ci95->high) : "", number(s.median), number(s.min),
-                  number(s.max), number(s.olympic_mean), ""});
-      }
-    }
-
-    std::string comparisons = banner + line({"model", "recipe", "setup", "metric", "framework_a",
-                                             "framework_b", "difference", "ci95_low", "ci95_high",
-                                             "t", "df", "p_value", "tested", "note"});
-    for (const auto& cmp : c.study.comparisons) {
-      const auto& w = cmp.test;
-      comparisons +=
-          line({cmp.model, cmp.recipe, cmp.setup, cmp.metric_id, cmp.framework_a, cmp.framework_b,
-                number(w.difference), w.tested ? number(w.ci95.low) : "",
-                w.tested ? number(w.ci95.high) : "", w.tested ? number(w.t) : "",
-                w.tested ? number(w.df) : "", w.tested ? number(w.p_value) : "",
-                w.tested ? "true" : "false", w.not_tested_reason});
-    }
-
-    std::string trials = banner + line({"key",
-                                        "framework",
-                                        "model",
-                                        "recipe",
-                                        "seed",
-                                        "threads",
-                                        "batch_size",
-                                        "device",
-                                        "processes",
-                                        "dataset",
-                                        "synthetic",
-                                        "status",
-                                        "started",
-                                        "ended",
-                                        "test_accuracy",
-                                        "training_time_s",
-                                        "wall_time_s",
-                                        "time_to_target_s",
-                                        "images_per_s",
-                                        "gpu_util_mean_pct",
-                                        "gpu_mem_peak_bytes",
-                                        "cpu_util_mean_pct",
-                                        "rss_peak_bytes",
-                                        "energy_j",
-                                        "error"});
-    std::string epochs =
-        banner + line({"key", "epoch", "train_loss", "train_accuracy", "test_accuracy",
-                       "epoch_time_s", "training_time_s", "images_per_s"});
-    for (const auto& t : c.study.trials) {
-      trials += line({t.key,
-                      t.framework,
-                      t.model,
-                      t.recipe,
-                      std::to_string(t.seed),
-                      std::to_string(t.threads),
-                      std::to_string(t.batch_size),
-                      t.device,
-                      std::to_string(t.processes),
-                      t.dataset,
-                      t.synthetic ? "true" : "false",
-                      std::string(results::to_string(t.status)),
-                      t.started,
-                      t.ended,
-                      number(t.test_accuracy),
-                      number(t.training_time_s),
-                      number(t.wall_time_s),
-                      number(t.time_to_target_s),
-                      number(t.images_per_s),
-                      number(t.gpu_util_mean_pct),
-                      number(t.gpu_mem_peak_bytes),
-                      number(t.cpu_util_mean_pct),
-                      number(t.rss_peak_bytes),
-                      number(t.energy_j),
-                      t.error});
-      const auto it = c.study.epochs.find(t.id);
-      if (it == c.study.epochs.end()) continue;
-      for (const auto& e : it->second) {
-        epochs += line({t.key, std::to_string(e.epoch), number(e.train_loss),
-                        number(e.train_accuracy), number(e.test_accuracy), number(e.epoch_time_s),
-                        number(e.training_time_s), number(e.images_per_s)});
-      }
-    }
-    return {{"summary.csv", summary},
-            {"comparisons.csv", comparisons},
-            {"trials.csv", trials},
-            {"epochs.csv", epochs}};
+    return {{"summary.csv", summary_csv(c.study, banner)},
+            {"comparisons.csv", comparisons_csv(c.study, banner)},
+            {"trials.csv", trials_csv(c.study, banner)},
+            {"epochs.csv", epochs_csv(c.study, banner)}};
   }
 };
 

@@ -128,118 +128,145 @@ details { margin: 0.4em 0; }
 pre { background: #f7f7f7; padding: 0.5em; overflow-x: auto; font-size: 0.85em; }
 )css";
 
+// The page's head, title, synthetic-data banner, summary line and section links.
+std::string page_top(const Study& study) {
+  std::string out = fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<title>cifarbench report</title>\n<style>{}</style>\n</head>\n<body>\n"
+      "<h1>cifarbench report</h1>\n",
+      kStyle);
+  if (study.synthetic) {
+    out += fmt::format("<div class=\"banner\" id=\"synthetic-banner\">{}</div>\n",
+                       escape(kSyntheticBanner));
+  }
+  std::string counts;
+  for (const auto& [status, n] : study.status_counts) {
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, status);
+  }
+  out +=
+      fmt::format("<p>Results: <code>{}</code>; {} trial(s){}.</p>\n", escape(study.database),
+                  study.trials.size(), counts.empty() ? "" : fmt::format(" ({})", escape(counts)));
+  out +=
+      "<p><a href=\"#tables\">Tables</a> · <a href=\"#figures\">Figures</a> · "
+      "<a href=\"#environment\">Environment</a> · <a href=\"#trials\">Trials</a></p>\n";
+  return out;
+}
+
+std::string tables_section(const std::vector<Table>& tables) {
+  std::string out = "<section id=\"tables\">\n<h2>Tables</h2>\n";
+  for (const auto& t : tables) {
+    out += fmt::format("<h3 id=\"{}\">{}</h3>\n", t.id, escape(t.title));
+    out += table_html(t.header, t.rows);
+    for (const auto& note : t.notes) out += fmt::format("<p class=\"note\">{}</p>\n", escape(note));
+  }
+  return out + "</section>\n";
+}
+
+// The figures, inlined as base64 data URLs, or why they were skipped.
+std::string figures_section(const FigureSet& figures) {
+  std::string out = "<section id=\"figures\">\n<h2>Figures</h2>\n";
+  if (!figures.skipped.empty()) {
+    out += fmt::format(
+        "<p class=\"skipped\" id=\"figures-skipped\">{}; the tables above are "
+        "complete.</p>\n",
+        escape(figures.skipped));
+  }
+  for (const auto& f : figures.figures) {
+    const bool svg = !f.svg.empty();
+    const std::string data = base64(read_file(svg ? f.svg : f.png));
+    out += fmt::format(
+        "<figure id=\"{}\">\n<img alt=\"{}\" src=\"data:{};base64,{}\">\n"
+        "<figcaption>{}</figcaption>\n</figure>\n",
+        f.id, escape(f.title), svg ? "image/svg+xml" : "image/png", data, escape(f.title));
+  }
+  for (const auto& note : figures.notes) {
+    out += fmt::format("<p class=\"note\">{}</p>\n", escape(note));
+  }
+  return out + "</section>\n";
+}
+
+std::string environment_section(const Study& study) {
+  std::string out = "<section id=\"environment\">\n<h2>Environment</h2>\n";
+  if (study.environment.is_null()) {
+    out += "<p>No environment record was stored with the trials.</p>\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    flatten(study.environment, "", rows);
+    out += table_html({"Key", "Value"}, rows, "environment");
+  }
+  return out + "</section>\n";
+}
+
+// One trial's fields and final metrics, as a two-column table.
+std::string trial_fields_table(const results::TrialRecord& t) {
+  auto opt = [](const std::optional<double>& v) {
+    return v ? fmt::format("{:.4g}", *v) : std::string("n/a");
+  };
+  return table_html(
+      {"Field", "Value"},
+      {{"framework", t.framework},
+       {"model", t.model},
+       {"recipe", t.recipe},
+       {"seed", std::to_string(t.seed)},
+       {"device", t.device},
+       {"threads", std::to_string(t.threads)},
+       {"batch size", std::to_string(t.batch_size)},
+       {"processes", std::to_string(t.processes)},
+       {"dataset", fmt::format("{}{}", t.dataset,
+                               t.synthetic && t.dataset != "synthetic" ? " (synthetic)" : "")},
+       {"started", t.started},
+       {"ended", t.ended},
+       {"test accuracy", opt(t.test_accuracy)},
+       {"training time (s)", opt(t.training_time_s)},
+       {"wall time (s)", opt(t.wall_time_s)},
+       {"time to target (s)", opt(t.time_to_target_s)},
+       {"images/s", opt(t.images_per_s)},
+       {"GPU", t.gpu_unavailable_reason.empty() ? opt(t.gpu_util_mean_pct) + " % mean"
+                                                : "n/a (" + t.gpu_unavailable_reason + ")"}});
+}
+
+std::string epochs_table(const std::vector<results::EpochRecord>& epochs) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : epochs) {
+    rows.push_back({std::to_string(e.epoch), fmt::format("{:.4f}", e.train_loss),
+                    fmt::format("{:.2f}", e.train_accuracy * 100),
+                    e.test_accuracy ? fmt::format("{:.2f}", *e.test_accuracy * 100)
+                                    : std::string("n/a (not evaluated)"),
+                    fmt::format("{:.2f}", e.epoch_time_s), fmt::format("{:.2f}", e.training_time_s),
+                    fmt::format("{:.0f}", e.images_per_s)});
+  }
+  return table_html({"Epoch", "Train loss", "Train acc. (%)", "Test acc. (%)", "Epoch time (s)",
+                     "Training time (s)", "Images/s"},
+                    rows, "epochs");
+}
+
+// A collapsible block per trial: its fields, error, epochs and configuration.
+std::string trials_section(const Study& study) {
+  std::string out = "<section id=\"trials\">\n<h2>Per-trial details</h2>\n";
+  for (const auto& t : study.trials) {
+    out += fmt::format("<details>\n<summary>{} — {}</summary>\n", escape(t.key),
+                       results::to_string(t.status));
+    out += trial_fields_table(t);
+    if (!t.error.empty()) out += fmt::format("<pre class=\"error\">{}</pre>\n", escape(t.error));
+    if (const auto it = study.epochs.find(t.id); it != study.epochs.end()) {
+      out += epochs_table(it->second);
+    }
+    out += fmt::format("<pre class=\"config\">{}</pre>\n</details>\n", escape(t.config.dump(2)));
+  }
+  return out + "</section>\n";
+}
+
 class HtmlReporter : public Reporter {
  public:
   std::string_view format() const override { return "html"; }
   bool shows_figures() const override { return true; }
   std::vector<ReportFile> render(const ReportContent& c) const override {
     const Study& study = c.study;
-    std::string out = fmt::format(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<title>cifarbench report</title>\n<style>{}</style>\n</head>\n<body>\n"
-        "<h1>cifarbench report</h1>\n",
-        kStyle);
-    if (study.synthetic) {
-      out += fmt::format("<div class=\"banner\" id=\"synthetic-banner\">{}</div>\n",
-                         escape(kSyntheticBanner));
-    }
-    std::string counts;
-    for (const auto& [status, n] : study.status_counts) {
-      counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, status);
-    }
-    out += fmt::format("<p>Results: <code>{}</code>; {} trial(s){}.</p>\n", escape(study.database),
-                       study.trials.size(),
-                       counts.empty() ? "" : fmt::format(" ({})", escape(counts)));
-    out +=
-        "<p><a href=\"#tables\">Tables</a> · <a href=\"#figures\">Figures</a> · "
-        "<a href=\"#environment\">Environment</a> · <a href=\"#trials\">Trials</a></p>\n";
-
-    out += "<section id=\"tables\">\n<h2>Tables</h2>\n";
-    for (const auto& t : c.tables) {
-      out += fmt::format("<h3 id=\"{}\">{}</h3>\n", t.id, escape(t.title));
-      out += table_html(t.header, t.rows);
-      for (const auto& note : t.notes)
-        out += fmt::format("<p class=\"note\">{}</p>\n", escape(note));
-    }
-    out += "</section>\n";
-
-    out += "<section id=\"figures\">\n<h2>Figures</h2>\n";
-    if (!c.figures.skipped.empty()) {
-      out += fmt::format(
-          "<p class=\"skipped\" id=\"figures-skipped\">{}; the tables above are "
-          "complete.</p>\n",
-          escape(c.figures.skipped));
-    }
-    for (const auto& f : c.figures.figures) {
-      const bool svg = !f.svg.empty();
-      const std::string data = base64(read_file(svg ? f.svg : f.png));
-      out += fmt::format(
-          "<figure id=\"{}\">\n<img alt=\"{}\" src=\"data:{};base64,{}\">\n"
-          "<figcaption>{}</figcaption>\n</figure>\n",
-          f.id, escape(f.title), svg ? "image/svg+xml" : "image/png", data, escape(f.title));
-    }
-    for (const auto& note : c.figures.notes) {
-      out += fmt::format("<p class=\"note\">{}</p>\n", escape(note));
-    }
-    out += "</section>\n";
-
-    out += "<section id=\"environment\">\n<h2>Environment</h2>\n";
-    if (study.environment.is_null()) {
-      out += "<p>No environment record was stored with the trials.</p>\n";
-    } else {
-      std::vector<std::vector<std::string>> rows;
-      flatten(study.environment, "", rows);
-      out += table_html({"Key", "Value"}, rows, "environment");
-    }
-    out += "</section>\n";
-
-    out += "<section id=\"trials\">\n<h2>Per-trial details</h2>\n";
-    for (const auto& t : study.trials) {
-      out += fmt::format("<details>\n<summary>{} — {}</summary>\n", escape(t.key),
-                         results::to_string(t.status));
-      auto opt = [](const std::optional<double>& v) {
-        return v ? fmt::format("{:.4g}", *v) : std::string("n/a");
-      };
-      out += table_html(
-          {"Field", "Value"},
-          {{"framework", t.framework},
-           {"model", t.model},
-           {"recipe", t.recipe},
-           {"seed", std::to_string(t.seed)},
-           {"device", t.device},
-           {"threads", std::to_string(t.threads)},
-           {"batch size", std::to_string(t.batch_size)},
-           {"processes", std::to_string(t.processes)},
-           {"dataset", fmt::format("{}{}", t.dataset,
-                                   t.synthetic && t.dataset != "synthetic" ? " (synthetic)" : "")},
-           {"started", t.started},
-           {"ended", t.ended},
-           {"test accuracy", opt(t.test_accuracy)},
-           {"training time (s)", opt(t.training_time_s)},
-           {"wall time (s)", opt(t.wall_time_s)},
-           {"time to target (s)", opt(t.time_to_target_s)},
-           {"images/s", opt(t.images_per_s)},
-           {"GPU", t.gpu_unavailable_reason.empty() ? opt(t.gpu_util_mean_pct) + " % mean"
-                                                    : "n/a (" + t.gpu_unavailable_reason + ")"}});
-      if (!t.error.empty()) out += fmt::format("<pre class=\"error\">{}</pre>\n", escape(t.error));
-      if (const auto it = study.epochs.find(t.id); it != study.epochs.end()) {
-        std::vector<std::vector<std::string>> rows;
-        for (const auto& e : it->second) {
-          rows.push_back({std::to_string(e.epoch), fmt::format("{:.4f}", e.train_loss),
-                          fmt::format("{:.2f}", e.train_accuracy * 100),
-                          e.test_accuracy ? fmt::format("{:.2f}", *e.test_accuracy * 100)
-                                          : std::string("n/a (not evaluated)"),
-                          fmt::format("{:.2f}", e.epoch_time_s),
-                          fmt::format("{:.2f}", e.training_time_s),
-                          fmt::format("{:.0f}", e.images_per_s)});
-        }
-        out += table_html({"Epoch", "Train loss", "Train acc. (%)", "Test acc. (%)",
-                           "Epoch time (s)", "Training time (s)", "Images/s"},
-                          rows, "epochs");
-      }
-      out += fmt::format("<pre class=\"config\">{}</pre>\n</details>\n", escape(t.config.dump(2)));
-    }
-    out += "</section>\n";
+    std::string out = page_top(study);
+    out += tables_section(c.tables);
+    out += figures_section(c.figures);
+    out += environment_section(study);
+    out += trials_section(study);
     if (study.synthetic) {
       out += fmt::format("<div class=\"banner\">{}</div>\n", escape(kSyntheticBanner));
     }

@@ -23,6 +23,86 @@ json summary_json(const results::Summary& s) {
           {"olympic_mean", number(s.olympic_mean)}};
 }
 
+// A group's setup, counts and every metric's summary (or why it has none), with units.
+json group_json(const GroupSummary& g) {
+  json group = {{"framework", g.framework},
+                {"model", g.model},
+                {"recipe", g.recipe},
+                {"setup", g.setup()},
+                {"device", g.device},
+                {"threads", g.threads},
+                {"batch_size", g.batch_size},
+                {"processes", g.processes},
+                {"trials", g.trials},
+                {"completed", g.completed},
+                {"target_accuracy", number(g.target_accuracy)},
+                {"reached_target", g.reached_target}};
+  for (const auto& m : metrics()) {
+    const auto it = g.summaries.find(m.id);
+    group["metrics"][m.id] = it == g.summaries.end()
+                                 ? json{{"unit", m.unit}, {"unavailable", g.unavailable(m.id)}}
+                                 : summary_json(it->second);
+    group["metrics"][m.id]["unit"] = m.unit;
+  }
+  return group;
+}
+
+json comparison_json(const Comparison& cmp) {
+  const auto& w = cmp.test;
+  json entry = {{"model", cmp.model},
+                {"recipe", cmp.recipe},
+                {"setup", cmp.setup},
+                {"metric", cmp.metric_id},
+                {"framework_a", cmp.framework_a},
+                {"framework_b", cmp.framework_b},
+                {"tested", w.tested},
+                {"difference", number(w.difference)}};
+  if (w.tested) {
+    entry["ci95"] = {w.ci95.low, w.ci95.high};
+    entry["t"] = number(w.t);
+    entry["df"] = number(w.df);
+    entry["p_value"] = number(w.p_value);
+  } else {
+    entry["note"] = w.not_tested_reason;
+  }
+  return entry;
+}
+
+json epoch_json(const results::EpochRecord& e) {
+  return {{"epoch", e.epoch},
+          {"train_loss", number(e.train_loss)},
+          {"train_accuracy", number(e.train_accuracy)},
+          {"test_accuracy", number(e.test_accuracy)},
+          {"epoch_time_s", number(e.epoch_time_s)},
+          {"training_time_s", number(e.training_time_s)},
+          {"images_per_s", number(e.images_per_s)}};
+}
+
+json trial_json(const results::TrialRecord& t, const Study& study) {
+  json epochs = json::array();
+  if (const auto it = study.epochs.find(t.id); it != study.epochs.end()) {
+    for (const auto& e : it->second) epochs.push_back(epoch_json(e));
+  }
+  return {{"key", t.key},
+          {"framework", t.framework},
+          {"model", t.model},
+          {"recipe", t.recipe},
+          {"seed", t.seed},
+          {"device", t.device},
+          {"dataset", t.dataset},
+          {"synthetic", t.synthetic},
+          {"status", results::to_string(t.status)},
+          {"error", t.error},
+          {"test_accuracy", number(t.test_accuracy)},
+          {"training_time_s", number(t.training_time_s)},
+          {"wall_time_s", number(t.wall_time_s)},
+          {"time_to_target_s", number(t.time_to_target_s)},
+          {"images_per_s", number(t.images_per_s)},
+          {"config", t.config},
+          {"telemetry", t.telemetry},
+          {"epochs", epochs}};
+}
+
 class JsonReporter : public Reporter {
  public:
   std::string_view format() const override { return "json"; }
@@ -40,82 +120,11 @@ class JsonReporter : public Reporter {
           {{"name", s.name}, {"file", s.file}, {"created", s.created}, {"config", s.config}});
     }
     doc["groups"] = json::array();
-    for (const auto& g : c.study.groups) {
-      json group = {{"framework", g.framework},
-                    {"model", g.model},
-                    {"recipe", g.recipe},
-                    {"setup", g.setup()},
-                    {"device", g.device},
-                    {"threads", g.threads},
-                    {"batch_size", g.batch_size},
-                    {"processes", g.processes},
-                    {"trials", g.trials},
-                    {"completed", g.completed},
-                    {"target_accuracy", number(g.target_accuracy)},
-                    {"reached_target", g.reached_target}};
-      for (const auto& m : metrics()) {
-        const auto it = g.summaries.find(m.id);
-        group["metrics"][m.id] = it == g.summaries.end()
-                                     ? json{{"unit", m.unit}, {"unavailable", g.unavailable(m.id)}}
-                                     : summary_json(it->second);
-        group["metrics"][m.id]["unit"] = m.unit;
-      }
-      doc["groups"].push_back(group);
-    }
+    for (const auto& g : c.study.groups) doc["groups"].push_back(group_json(g));
     doc["comparisons"] = json::array();
-    for (const auto& cmp : c.study.comparisons) {
-      const auto& w = cmp.test;
-      json entry = {{"model", cmp.model},
-                    {"recipe", cmp.recipe},
-                    {"setup", cmp.setup},
-                    {"metric", cmp.metric_id},
-                    {"framework_a", cmp.framework_a},
-                    {"framework_b", cmp.framework_b},
-                    {"tested", w.tested},
-                    {"difference", number(w.difference)}};
-      if (w.tested) {
-        entry["ci95"] = {w.ci95.low, w.ci95.high};
-        entry["t"] = number(w.t);
-        entry["df"] = number(w.df);
-        entry["p_value"] = number(w.p_value);
-      } else {
-        entry["note"] = w.not_tested_reason;
-      }
-      doc["comparisons"].push_back(entry);
-    }
+    for (const auto& cmp : c.study.comparisons) doc["comparisons"].push_back(comparison_json(cmp));
     doc["trials"] = json::array();
-    for (const auto& t : c.study.trials) {
-      json epochs = json::array();
-      if (const auto it = c.study.epochs.find(t.id); it != c.study.epochs.end()) {
-        for (const auto& e : it->second) {
-          epochs.push_back({{"epoch", e.epoch},
-                            {"train_loss", number(e.train_loss)},
-                            {"train_accuracy", number(e.train_accuracy)},
-                            {"test_accuracy", number(e.test_accuracy)},
-                            {"epoch_time_s", number(e.epoch_time_s)},
-                            {"training_time_s", number(e.training_time_s)},
-                            {"images_per_s", number(e.images_per_s)}});
-        }
-      }
-      doc["trials"].push_back({{"key", t.key},
-                               {"framework", t.framework},
-                               {"model", t.model},
-                               {"recipe", t.recipe},
-                               {"seed", t.seed},
-                               {"device", t.device},
-                               {"dataset", t.dataset},
-                               {"synthetic", t.synthetic},
-                               {"status", results::to_string(t.status)},
-                               {"error", t.error},
-                               {"test_accuracy", number(t.test_accuracy)},
-                               {"training_time_s", number(t.training_time_s)},
-                               {"wall_time_s", number(t.wall_time_s)},
-                               {"time_to_target_s", number(t.time_to_target_s)},
-                               {"images_per_s", number(t.images_per_s)},
-                               {"config", t.config},
-                               {"telemetry", t.telemetry},
-                               {"epochs", epochs}});
-    }
+    for (const auto& t : c.study.trials) doc["trials"].push_back(trial_json(t, c.study));
     json figures = {
         {"skipped", c.figures.skipped.empty() ? json(nullptr) : json(c.figures.skipped)},
         {"notes", c.figures.notes}};

@@ -41,6 +41,9 @@ struct Nvml::Functions {
   nvmlReturn (*get_energy)(nvmlDevice, unsigned long long*) = nullptr;  // millijoules
   nvmlReturn (*get_clock)(nvmlDevice, int, unsigned*) = nullptr;        // MHz
   nvmlReturn (*get_temperature)(nvmlDevice, int, unsigned*) = nullptr;  // degrees C
+  // Descriptions, for list_gpus; not readings, so never listed as missing.
+  nvmlReturn (*get_name)(nvmlDevice, char*, unsigned) = nullptr;
+  nvmlReturn (*get_driver_version)(char*, unsigned) = nullptr;
 };
 
 Nvml::Nvml(const std::string& library) : functions_(std::make_unique<Functions>()) {
@@ -74,6 +77,9 @@ Nvml::Nvml(const std::string& library) : functions_(std::make_unique<Functions>(
   optional(f.get_energy, "nvmlDeviceGetTotalEnergyConsumption");
   optional(f.get_clock, "nvmlDeviceGetClockInfo");
   optional(f.get_temperature, "nvmlDeviceGetTemperature");
+  f.get_name = symbol<decltype(f.get_name)>(library_, "nvmlDeviceGetName");
+  f.get_driver_version =
+      symbol<decltype(f.get_driver_version)>(library_, "nvmlSystemGetDriverVersion");
 
   if (nvmlReturn rc = f.init(); rc != kNvmlSuccess) {
     reason_ = fmt::format("no NVIDIA driver found (nvmlInit_v2 failed with code {})", rc);
@@ -139,54 +145,43 @@ std::vector<GpuReading> Nvml::read_all() const {
   return readings;
 }
 
-GpuInventory list_gpus(const std::string& library) {
-  GpuInventory inv;
-  void* lib = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!lib) {
-    const char* err = dlerror();
-    inv.reason = fmt::format("no NVIDIA driver found ({} could not be loaded: {})", library,
-                             err ? err : "unknown error");
-    return inv;
-  }
-  auto init = symbol<nvmlReturn (*)()>(lib, "nvmlInit_v2");
-  auto shutdown = symbol<nvmlReturn (*)()>(lib, "nvmlShutdown");
-  auto get_count = symbol<nvmlReturn (*)(unsigned*)>(lib, "nvmlDeviceGetCount_v2");
-  auto get_handle =
-      symbol<nvmlReturn (*)(unsigned, nvmlDevice*)>(lib, "nvmlDeviceGetHandleByIndex_v2");
-  auto get_name = symbol<nvmlReturn (*)(nvmlDevice, char*, unsigned)>(lib, "nvmlDeviceGetName");
-  auto get_driver = symbol<nvmlReturn (*)(char*, unsigned)>(lib, "nvmlSystemGetDriverVersion");
-  auto get_memory = symbol<nvmlReturn (*)(nvmlDevice, nvmlMemory*)>(lib, "nvmlDeviceGetMemoryInfo");
-  if (!init || !get_count || !get_handle) {
-    inv.reason = fmt::format(
-        "{} lacks nvmlInit_v2/nvmlDeviceGetCount_v2/"
-        "nvmlDeviceGetHandleByIndex_v2 (driver too old)",
-        library);
-    dlclose(lib);
-    return inv;
-  }
-  if (nvmlReturn rc = init(); rc != kNvmlSuccess) {
-    inv.reason = fmt::format("no NVIDIA driver found (nvmlInit_v2 failed with code {})", rc);
-    dlclose(lib);
-    return inv;
-  }
-  inv.available = true;
+std::string Nvml::driver_version() const {
   char buffer[256] = {};
-  if (get_driver && get_driver(buffer, sizeof buffer) == kNvmlSuccess) inv.driver_version = buffer;
-  unsigned count = 0;
-  if (get_count(&count) == kNvmlSuccess) {
-    for (unsigned i = 0; i < count; ++i) {
-      nvmlDevice dev = nullptr;
-      if (get_handle(i, &dev) != kNvmlSuccess) continue;
-      GpuDescription gpu;
-      gpu.index = i;
-      if (get_name && get_name(dev, buffer, sizeof buffer) == kNvmlSuccess) gpu.name = buffer;
-      nvmlMemory mem{};
-      if (get_memory && get_memory(dev, &mem) == kNvmlSuccess) gpu.memory_total_bytes = mem.total;
-      inv.gpus.push_back(gpu);
-    }
+  if (!initialized_ || !functions_->get_driver_version ||
+      functions_->get_driver_version(buffer, sizeof buffer) != kNvmlSuccess) {
+    return "";
   }
-  if (shutdown) shutdown();
-  dlclose(lib);
+  return buffer;
+}
+
+std::vector<GpuDescription> Nvml::describe_devices() const {
+  std::vector<GpuDescription> gpus;
+  const Functions& f = *functions_;
+  for (unsigned i = 0; i < devices_.size(); ++i) {
+    GpuDescription gpu;
+    gpu.index = i;
+    char name[256] = {};
+    if (f.get_name && f.get_name(devices_[i], name, sizeof name) == kNvmlSuccess) gpu.name = name;
+    nvmlMemory mem{};
+    if (f.get_memory && f.get_memory(devices_[i], &mem) == kNvmlSuccess) {
+      gpu.memory_total_bytes = mem.total;
+    }
+    gpus.push_back(gpu);
+  }
+  return gpus;
+}
+
+GpuInventory list_gpus(const std::string& library) {
+  const Nvml nvml(library);
+  GpuInventory inv;
+  // Available once NVML initialized, even on a machine without GPUs (an empty list says so).
+  inv.available = !nvml.driver_missing();
+  if (!inv.available) {
+    inv.reason = nvml.unavailable_reason();
+    return inv;
+  }
+  inv.driver_version = nvml.driver_version();
+  inv.gpus = nvml.describe_devices();
   return inv;
 }
 

@@ -25,7 +25,8 @@ struct GpuInventory {
   std::vector<GpuDescription> gpus;
 };
 
-// Lists NVIDIA GPUs through NVML. `library` overrides the library name (tests use this).
+// Lists NVIDIA GPUs through an Nvml session. `library` overrides the library name (tests use
+// this).
 GpuInventory list_gpus(const std::string& library = kNvmlLibrary);
 
 // One reading of one device; an empty optional means the driver did not report it (the
@@ -62,6 +63,10 @@ class Nvml {
   unsigned device_count() const { return static_cast<unsigned>(devices_.size()); }
   // One reading per device, in NVML's index order; empty when !available().
   std::vector<GpuReading> read_all() const;
+  // The driver's version; "" when NVML did not initialize or does not say.
+  std::string driver_version() const;
+  // Each device's name and memory size, in NVML's index order (what the driver reports).
+  std::vector<GpuDescription> describe_devices() const;
 
  private:
   struct Functions;

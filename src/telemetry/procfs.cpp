@@ -41,6 +41,20 @@ std::optional<std::string> read_text(const std::string& path) {
   return text.str();
 }
 
+// Reads and parses a procfs file; absent when it cannot be read or does not parse (a sampler
+// skips such a sample rather than failing the trial).
+template <typename Parsed>
+std::optional<Parsed> read_parsed(const std::string& path,
+                                  Parsed (*parse)(std::string_view text, std::string_view source)) {
+  const auto text = read_text(path);
+  if (!text) return std::nullopt;
+  try {
+    return parse(*text, path);
+  } catch (const InputError&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 ProcessCpuTicks parse_process_stat(std::string_view text, std::string_view source) {
@@ -134,25 +148,11 @@ std::optional<double> system_cpu_percent(const SystemCpuTicks& before,
 ProcfsReader::ProcfsReader(std::string proc_root) : root_(std::move(proc_root)) {}
 
 std::optional<ProcessCpuTicks> ProcfsReader::process_cpu() const {
-  const std::string path = root_ + "/self/stat";
-  const auto text = read_text(path);
-  if (!text) return std::nullopt;
-  try {
-    return parse_process_stat(*text, path);
-  } catch (const InputError&) {
-    return std::nullopt;
-  }
+  return read_parsed(root_ + "/self/stat", parse_process_stat);
 }
 
 std::optional<SystemCpuTicks> ProcfsReader::system_cpu() const {
-  const std::string path = root_ + "/stat";
-  const auto text = read_text(path);
-  if (!text) return std::nullopt;
-  try {
-    return parse_system_stat(*text, path);
-  } catch (const InputError&) {
-    return std::nullopt;
-  }
+  return read_parsed(root_ + "/stat", parse_system_stat);
 }
 
 std::optional<ProcessMemory> ProcfsReader::process_memory() const {

@@ -45,6 +45,27 @@ EpochRecord make_epoch(std::int64_t trial_id, int epoch) {
   return e;
 }
 
+// A results store in a fresh directory, holding one suite ("s").
+struct ScratchStore {
+  TempDir tmp;
+  ResultsStore store = ResultsStore::open(tmp.path());
+  SuiteRecord suite = begin(store);
+
+  // Writes a planned trial of the suite (make_trial's fields); its id is set.
+  TrialRecord add_trial(const std::string& key = "k") {
+    TrialRecord t = make_trial(suite.id, key);
+    store.upsert_trial(t);
+    return t;
+  }
+
+ private:
+  static SuiteRecord begin(ResultsStore& store) {
+    SuiteRecord suite{0, "s", "", {}, ""};
+    store.begin_suite(suite);
+    return suite;
+  }
+};
+
 // Runs raw SQL on a database file through a separate connection, as another process would.
 void run_sql(const std::filesystem::path& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -110,11 +131,9 @@ TEST(ResultsStore, TrialRoundTripsEveryField) {
 }
 
 TEST(ResultsStore, UpsertOfTheSameKeyUpdatesInsteadOfDuplicating) {
-  TempDir tmp;
-  auto store = ResultsStore::open(tmp.path());
-  SuiteRecord suite{0, "s", "", {}, ""};
-  store.begin_suite(suite);
-  TrialRecord t = make_trial(suite.id, "k");
+  ScratchStore scratch;
+  auto& store = scratch.store;
+  TrialRecord t = make_trial(scratch.suite.id, "k");
   const auto first = store.upsert_trial(t);
   t.status = TrialStatus::completed;
   t.test_accuracy = 0.5;
@@ -136,30 +155,24 @@ TEST(ResultsStore, BeginSuiteWithAnExistingNameReusesIt) {
 }
 
 TEST(ResultsStore, StatusRunningStampsStartedAndTerminalStampsEnded) {
-  TempDir tmp;
-  auto store = ResultsStore::open(tmp.path());
-  SuiteRecord suite{0, "s", "", {}, ""};
-  store.begin_suite(suite);
-  TrialRecord t = make_trial(suite.id, "k");
-  store.upsert_trial(t);
+  ScratchStore scratch;
+  auto& store = scratch.store;
+  TrialRecord t = scratch.add_trial();
   store.set_trial_status(t.id, TrialStatus::running);
-  auto back = store.find_trial(suite.id, "k");
+  auto back = store.find_trial(scratch.suite.id, "k");
   EXPECT_FALSE(back->started.empty());
   EXPECT_TRUE(back->ended.empty());
   store.set_trial_status(t.id, TrialStatus::failed, "exit 1; stderr: boom");
-  back = store.find_trial(suite.id, "k");
+  back = store.find_trial(scratch.suite.id, "k");
   EXPECT_EQ(back->status, TrialStatus::failed);
   EXPECT_EQ(back->error, "exit 1; stderr: boom");
   EXPECT_FALSE(back->ended.empty());
 }
 
 TEST(ResultsStore, ReAddingAnEpochReplacesItInsteadOfDuplicating) {
-  TempDir tmp;
-  auto store = ResultsStore::open(tmp.path());
-  SuiteRecord suite{0, "s", "", {}, ""};
-  store.begin_suite(suite);
-  TrialRecord t = make_trial(suite.id, "k");
-  store.upsert_trial(t);
+  ScratchStore scratch;
+  auto& store = scratch.store;
+  TrialRecord t = scratch.add_trial();
   store.add_epoch(make_epoch(t.id, 1));
   auto again = make_epoch(t.id, 1);
   again.train_loss = 0.25;
@@ -170,11 +183,9 @@ TEST(ResultsStore, ReAddingAnEpochReplacesItInsteadOfDuplicating) {
 }
 
 TEST(ResultsStore, RestartingATrialDeletesItsEpochsSamplesAndMetrics) {
-  TempDir tmp;
-  auto store = ResultsStore::open(tmp.path());
-  SuiteRecord suite{0, "s", "", {}, ""};
-  store.begin_suite(suite);
-  TrialRecord t = make_trial(suite.id, "k");
+  ScratchStore scratch;
+  auto& store = scratch.store;
+  TrialRecord t = make_trial(scratch.suite.id, "k");
   t.status = TrialStatus::interrupted;
   t.test_accuracy = 0.3;
   store.upsert_trial(t);
@@ -190,12 +201,9 @@ TEST(ResultsStore, RestartingATrialDeletesItsEpochsSamplesAndMetrics) {
 }
 
 TEST(ResultsStore, OptionalSampleColumnsStayAbsentNotZero) {
-  TempDir tmp;
-  auto store = ResultsStore::open(tmp.path());
-  SuiteRecord suite{0, "s", "", {}, ""};
-  store.begin_suite(suite);
-  TrialRecord t = make_trial(suite.id, "k");
-  store.upsert_trial(t);
+  ScratchStore scratch;
+  auto& store = scratch.store;
+  TrialRecord t = scratch.add_trial();
   store.add_samples({{t.id, 1.0, "train", std::nullopt, std::nullopt, std::nullopt, 95.0, 2e8}});
   const auto s = store.load().samples.at(0);
   EXPECT_FALSE(s.gpu_util_pct.has_value());
@@ -216,14 +224,11 @@ TEST(ResultsStore, ReopeningKeepsEverythingWritten) {
 }
 
 TEST(ResultsStore, AReaderSeesCommittedEpochsWhileAWriterHoldsItsConnection) {
-  TempDir tmp;
-  auto writer = ResultsStore::open(tmp.path());
-  SuiteRecord suite{0, "s", "", {}, ""};
-  writer.begin_suite(suite);
-  TrialRecord t = make_trial(suite.id, "k");
-  writer.upsert_trial(t);
+  ScratchStore scratch;
+  auto& writer = scratch.store;
+  TrialRecord t = scratch.add_trial();
   writer.add_epoch(make_epoch(t.id, 1));
-  auto reader = ResultsStore::open_for_reading(tmp.path());
+  auto reader = ResultsStore::open_for_reading(scratch.tmp.path());
   EXPECT_EQ(reader.load().epochs.size(), 1u);
   writer.add_epoch(make_epoch(t.id, 2));  // the reader's connection does not block the writer
   EXPECT_EQ(reader.load().epochs.size(), 2u);
@@ -281,12 +286,9 @@ TEST(ResultsStore, ReadingADirectoryWithoutADatabaseIsBadInput) {
 }
 
 TEST(ResultsStore, ADiskFullDuringAnEpochKeepsTheEarlierEpochsAndSaysSo) {
-  TempDir tmp;
-  auto store = ResultsStore::open(tmp.path());
-  SuiteRecord suite{0, "s", "", {}, ""};
-  store.begin_suite(suite);
-  TrialRecord t = make_trial(suite.id, "torch/resnet20/default/seed=1");
-  store.upsert_trial(t);
+  ScratchStore scratch;
+  auto& store = scratch.store;
+  TrialRecord t = scratch.add_trial("torch/resnet20/default/seed=1");
   store.add_epoch(make_epoch(t.id, 1));
   store.add_epoch(make_epoch(t.id, 2));
   store.limit_database_pages(1);  // below the current size: every new page fails like a full disk
@@ -303,19 +305,16 @@ TEST(ResultsStore, ADiskFullDuringAnEpochKeepsTheEarlierEpochsAndSaysSo) {
   EXPECT_NE(error_text.find("epochs 1 to 2"), std::string::npos) << error_text;
   EXPECT_NE(error_text.find("results.sqlite"), std::string::npos) << error_text;
   // After the failure the store stays usable and consistent.
-  const auto snap = ResultsStore::open_for_reading(tmp.path()).load();
+  const auto snap = ResultsStore::open_for_reading(scratch.tmp.path()).load();
   EXPECT_EQ(snap.epochs.size(), 2u);
   EXPECT_TRUE(snap.samples.empty());
-  EXPECT_EQ(integrity(tmp.path() / "results.sqlite"), "ok");
+  EXPECT_EQ(integrity(scratch.tmp.path() / "results.sqlite"), "ok");
 }
 
 TEST(ResultsStore, ADiskFullDuringAnEpochRollsBackOnlyThatEpoch) {
-  TempDir tmp;
-  auto store = ResultsStore::open(tmp.path());
-  SuiteRecord suite{0, "s", "", {}, ""};
-  store.begin_suite(suite);
-  TrialRecord t = make_trial(suite.id, "k");
-  store.upsert_trial(t);
+  ScratchStore scratch;
+  auto& store = scratch.store;
+  TrialRecord t = scratch.add_trial();
   // Fill pages until the cap is reached at an epoch boundary.
   store.limit_database_pages(12);
   int written = 0;

@@ -72,5 +72,29 @@ TEST(Nvml, ListGpusWithoutTheLibraryGivesAReason) {
   EXPECT_NE(inventory.reason.find("no NVIDIA driver"), std::string::npos);
 }
 
+TEST(Nvml, ListGpusWithADriverTooOldGivesTheSessionsReason) {
+  const GpuInventory inventory = list_gpus("libc.so.6");
+  EXPECT_FALSE(inventory.available);
+  EXPECT_EQ(inventory.reason, Nvml("libc.so.6").unavailable_reason());
+  EXPECT_NE(inventory.reason.find("nvmlInit_v2"), std::string::npos);
+}
+
+TEST(Nvml, TheFakeDeviceIsDescribedWithItsNameMemoryAndDriver) {
+  const Nvml nvml(CIFARBENCH_FAKE_NVML);
+  ASSERT_TRUE(nvml.available()) << nvml.unavailable_reason();
+  EXPECT_EQ(nvml.driver_version(), "0.0-fake");
+  const auto gpus = nvml.describe_devices();
+  ASSERT_EQ(gpus.size(), 1u);
+  EXPECT_EQ(gpus[0].index, 0u);
+  EXPECT_EQ(gpus[0].name, "Fake GPU");
+  EXPECT_EQ(gpus[0].memory_total_bytes, 16ULL << 30);
+}
+
+TEST(Nvml, AnAbsentLibraryDescribesNothing) {
+  const Nvml nvml("/nonexistent/libnvidia-ml.so.1");
+  EXPECT_EQ(nvml.driver_version(), "");
+  EXPECT_TRUE(nvml.describe_devices().empty());
+}
+
 }  // namespace
 }  // namespace cb::telemetry
