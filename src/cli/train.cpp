@@ -263,9 +263,10 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
   cmd->callback([o, cmd] {
     if (!o->trial_file.empty()) {
       for (const CLI::Option* opt : cmd->get_options()) {
-        if (opt->count() > 0 && opt->get_name() != "--trial" && opt->get_name() != "--step-log") {
-          throw InputError(fmt::format("--trial: {} cannot be combined with it (the trial file sets "
-                                       "every option)", opt->get_name()));
+        const std::string name = opt->get_single_name();
+        if (opt->count() > 0 && name != "trial" && name != "step-log" && name != "help") {
+          throw InputError(fmt::format("--trial: --{} cannot be combined with it (the trial file sets "
+                                       "every option)", name));
         }
       }
       const std::string step_log = o->step_log;

@@ -123,11 +123,11 @@ TEST(TrialFile, RoundTripsEveryField) {
 
 TEST(TrialFile, AMissingOrMistypedFieldIsRefusedNamingTheFileAndKey) {
   testing::TempDir dir;
-  write_trial_file(dir / "trial.json", TrialFile{});
-  nlohmann::json j = to_json(TrialFile{});
+  const TrialFile defaults;
+  nlohmann::json j = to_json(defaults);
   j.erase("seed");
   std::ofstream(dir / "missing.json") << j.dump();
-  j = to_json(TrialFile{});
+  j = to_json(defaults);
   j["processes"] = "two";
   std::ofstream(dir / "mistyped.json") << j.dump();
   try {

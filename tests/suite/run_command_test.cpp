@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "results/store.h"
@@ -184,6 +185,29 @@ TEST(RunCommand, CtrlCMarksTheRunningTrialInterruptedAndExits130) {
   // Resuming would re-run both; only completed trials are kept.
   const auto dry = run_cifarbench({"run", suite.string(), "--results", results.string(), "--resume", "--dry-run"});
   EXPECT_EQ(dry.exit_code, 0);
+}
+
+TEST(RunCommand, ATrialPastTheTimeLimitStopsItselfAsTimeoutAndKeepsItsEpochs) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto results = dir / "results";
+  const auto suite = write_suite(dir, 500, "[1]");
+  std::string text;
+  {
+    std::ifstream in(suite);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  text.replace(text.find("time_limit_s = 120"), 18, "time_limit_s = 3");
+  std::ofstream(suite) << text;
+  const auto r = run_cifarbench({"run", suite.string(), "--results", results.string()},
+                                {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("its finished epochs are kept"), std::string::npos) << r.out;
+  const auto snap = load(results);
+  ASSERT_EQ(snap.trials.size(), 1u);
+  EXPECT_EQ(snap.trials[0].status, results::TrialStatus::timeout) << snap.trials[0].error;
+  EXPECT_GT(snap.epochs.size(), 0u);
+  EXPECT_LT(snap.epochs.size(), 500u);
 }
 
 }  // namespace

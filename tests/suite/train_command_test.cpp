@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 #include "support/require_backend.h"
@@ -139,6 +140,58 @@ TEST(TrainCommand, CheckpointThenResumeContinuesAfterTheLastEpoch) {
   const auto epochs = read_json(dir / "r" / "result.json")["result"]["epochs"];
   ASSERT_EQ(epochs.size(), 3u);
   EXPECT_EQ(epochs[2]["epoch"].get<int>(), 3);
+}
+
+TEST(TrainCommand, TrialFileRunsTheTrialItDescribes) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  std::ofstream(dir / "recipe.toml") << "[train]\nepochs = 2\nwarmup_steps = 1\n[optimizer]\nlr = 0.05\n"
+                                     << "[data]\nbatch_size = 32\n";
+  nlohmann::json trial = {{"framework", "torch"}, {"model", kTinyModel},
+                          {"recipe", (dir / "recipe.toml").string()}, {"seed", 4}, {"batch_size", 0},
+                          {"execution", {{"threads", 1}, {"device", "cpu"}, {"precision", "off"},
+                                         {"channels_last", false}, {"deterministic", false},
+                                         {"autotune", false}, {"xla", false}}},
+                          {"dataset", "synthetic"}, {"data_path", ""}, {"synthetic_train", 128},
+                          {"synthetic_test", 32}, {"processes", 1}, {"time_limit_s", 600},
+                          {"out_dir", (dir / "out").string()}, {"results_dir", ""}, {"suite_id", 0},
+                          {"key", "k"}};
+  std::ofstream(dir / "trial.json") << trial.dump();
+  const auto r = run_cifarbench({"train", "--trial", (dir / "trial.json").string(), "--step-log",
+                                 (dir / "steps.csv").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto result = read_json(dir / "out" / "result.json");
+  EXPECT_EQ(result["config"]["seed"], 4);
+  EXPECT_EQ(result["config"]["time_limit_s"], 600.0);
+  EXPECT_EQ(result["result"]["epochs"].size(), 2u);
+  EXPECT_EQ(result["result"]["steps"], 8);  // 128 images in batches of 32, two epochs
+  std::ifstream steps(dir / "steps.csv");
+  std::string line;
+  int lines = 0;
+  while (std::getline(steps, line)) ++lines;
+  EXPECT_EQ(lines, 1 + 8);  // the header and a line a step
+}
+
+TEST(TrainCommand, TrialFileCannotBeCombinedWithOtherOptions) {
+  TempDir dir;
+  std::ofstream(dir / "trial.json") << "{}";
+  const auto r = run_cifarbench({"train", "--trial", (dir / "trial.json").string(), "--seed", "3"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--trial: --seed cannot be combined with it"), std::string::npos) << r.err;
+}
+
+TEST(TrainCommand, TimeLimitStopsTheTrialAsTimeoutKeepingItsEpochs) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  auto args = tiny_train(dir / "out", "1");
+  *(std::find(args.begin(), args.end(), "--epochs") + 1) = "50";  // far more than fits the limit
+  args.insert(args.end(), {"--time-limit", "1.5"});
+  const auto r = run_cifarbench(args);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const auto result = read_json(dir / "out" / "result.json");
+  EXPECT_EQ(result["result"]["status"], "timeout");
+  EXPECT_NE(result["result"]["error"].get<std::string>().find("time limit of 1.5 s"), std::string::npos);
+  EXPECT_LT(result["result"]["epochs"].size(), 50u);
 }
 
 }  // namespace
