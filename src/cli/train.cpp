@@ -39,6 +39,7 @@ struct TrainOptions {
   std::int64_t suite_id = 0;
   std::string trial_file;
   std::string step_log;
+  std::string telemetry_log;
   double time_limit_s = 0;
   int nproc = 1, dist_timeout_s = 60;
   int epochs = 0, threads = -1, batch_size = 0, eval_every = 0, workers = -1;
@@ -167,6 +168,11 @@ int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironme
     step_log = std::make_unique<trial::StepLogWriter>(o.step_log);
     observers.add(step_log.get());
   }
+  std::unique_ptr<trial::TelemetryLogWriter> telemetry_log;
+  if (!o.telemetry_log.empty()) {
+    telemetry_log = std::make_unique<trial::TelemetryLogWriter>(o.telemetry_log);
+    observers.add(telemetry_log.get());
+  }
   std::optional<results::ResultsStore> store;
   std::unique_ptr<trial::TrialStoreWriter> store_writer;
   if (!o.results_dir.empty() && leader) {
@@ -256,6 +262,8 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
       ->check(CLI::Range(1, 86400))->capture_default_str();
   cmd->add_option("--tf-lib", o->tf_lib, "path of the TensorFlow C library");
   cmd->add_option("--step-log", o->step_log, "write every step's learning rate, loss and accuracy to this CSV file");
+  cmd->add_option("--telemetry-log", o->telemetry_log,
+                  "write every telemetry sample (with the wall-clock start) to this JSON file");
   cmd->add_option("--time-limit", o->time_limit_s, "seconds after which the trial stops as `timeout`, keeping its epochs")
       ->check(CLI::Range(0.001, 1e9));
   // Suite-child mode, used by `cifarbench run` (hidden from --help): every option from one file.
@@ -264,14 +272,16 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
     if (!o->trial_file.empty()) {
       for (const CLI::Option* opt : cmd->get_options()) {
         const std::string name = opt->get_single_name();
-        if (opt->count() > 0 && name != "trial" && name != "step-log" && name != "help") {
+        if (opt->count() > 0 && name != "trial" && name != "step-log" && name != "telemetry-log" &&
+            name != "help") {
           throw InputError(fmt::format("--trial: --{} cannot be combined with it (the trial file sets "
                                        "every option)", name));
         }
       }
-      const std::string step_log = o->step_log;
+      const std::string step_log = o->step_log, telemetry_log = o->telemetry_log;
       *o = options_from_trial_file(o->trial_file);
       o->step_log = step_log;
+      o->telemetry_log = telemetry_log;
     }
     const auto launched = launch::parse_launch_environment(launch::process_environment());
     // A rank that --nproc started from a trial file: this process is one of its processes.

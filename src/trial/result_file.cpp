@@ -140,4 +140,8 @@ void StepLogWriter::on_step(const StepRecord& s) {
 
 void StepLogWriter::on_finish(const TrialOutcome&, const telemetry::SampleLog&) { std::fflush(file_); }
 
+void TelemetryLogWriter::on_finish(const TrialOutcome&, const telemetry::SampleLog& log) {
+  write_file_atomically(path_, telemetry::to_json(log).dump() + "\n");
+}
+
 }  // namespace cb::trial

@@ -167,6 +167,18 @@ class StepLogWriter : public TrialObserver {
   std::FILE* file_ = nullptr;
 };
 
+// Writes the trial's telemetry samples as JSON when it ends (`train --telemetry-log FILE`):
+// every sample with its phase and readings, and the wall-clock time sampling started, so that
+// they can be lined up with another tool's samples (the GPU check compares them to nvidia-smi).
+class TelemetryLogWriter : public TrialObserver {
+ public:
+  explicit TelemetryLogWriter(std::filesystem::path path) : path_(std::move(path)) {}
+  void on_finish(const TrialOutcome& outcome, const telemetry::SampleLog& log) override;
+
+ private:
+  std::filesystem::path path_;
+};
+
 // Fans results out to several observers.
 class ObserverList : public TrialObserver {
  public:
