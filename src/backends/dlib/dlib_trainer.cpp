@@ -131,6 +131,17 @@ void TrainerCore::load(const model::Weights& weights) {
     std::size_t expected = 0;
     const auto& tensors = *spec_layer.tensors;
     const auto shape = [&](model::TensorRole role) { return tensor_shape(tensors, role).shape; };
+    // The copies below write the analysed shapes into dlib's tensor: they must fit exactly.
+    std::size_t analysed = 0;
+    for (const auto& t : tensors) {
+      std::size_t n = 1;
+      for (auto d : t.shape) n *= static_cast<std::size_t>(d);
+      if (t.trainable) analysed += n;
+    }
+    if (analysed != params.size()) {
+      throw CheckFailed(fmt::format("dlib {} type: layer '{}' holds {} parameters, the model {}",
+                                    type_name_, layer.name, params.size(), analysed));
+    }
     switch (layer.op) {
       case Op::conv2d: {
         const auto& w = tensor_of(weights, layer.name + ".weight", shape(model::TensorRole::weight));
