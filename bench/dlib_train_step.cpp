@@ -54,7 +54,7 @@ int run(int argc, char** argv) {
       continue;
     }
     cb::backends::TrainerConfig config;
-    config.spec = &spec;
+    config.model = std::make_shared<const cb::model::AnalysedModel>(cb::model::analyse(spec));
     config.initial_weights = &weights;
     config.execution.threads = threads;  // the default recipe: SGD, momentum 0.9, Nesterov, wd 5e-4
     const auto trainer = backend->create_trainer(config);

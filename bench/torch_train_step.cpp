@@ -37,7 +37,7 @@ int run(int argc, char** argv) {
   if (!torch || !torch->info().available) throw cb::Unsupported("the torch backend is not built");
 
   cb::backends::TrainerConfig config;
-  config.spec = &spec;
+  config.model = std::make_shared<const cb::model::AnalysedModel>(cb::model::analyse(spec));
   config.initial_weights = &weights;
   config.execution.threads = threads;
   config.optimizer.momentum = 0.9;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "data/batch.h"
+#include "model/analysis.h"
 #include "model/spec.h"
 #include "model/weights.h"
 
@@ -76,7 +77,10 @@ std::string_view to_string(MixedPrecision precision);
 std::optional<MixedPrecision> parse_mixed_precision(std::string_view name);
 
 struct TrainerConfig {
-  const model::ModelSpec* spec = nullptr;         // the network to build (shapes inferred)
+  // The network to build, analysed once by the harness (model::analyse): the spec, every
+  // layer's resolved inputs, input and output shapes and tensor shapes. Backends build from it
+  // and infer nothing again.
+  std::shared_ptr<const model::AnalysedModel> model;
   const model::Weights* initial_weights = nullptr; // every tensor of the spec, loaded exactly
   OptimizerConfig optimizer;
   ExecutionSettings execution;

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <array>
 #include <cmath>
 #include <set>
 
@@ -10,11 +9,6 @@
 
 namespace cb::model {
 namespace {
-
-constexpr std::array<std::string_view, 15> kOpNames = {
-    "input",    "conv2d",          "batch_norm", "relu",   "max_pool",
-    "avg_pool", "global_avg_pool", "flatten",    "linear", "dropout",
-    "add",      "pad_channels",    "subsample",  "scale",  "gelu"};
 
 std::string shape_text(const Shape& s) { return fmt::format("{}×{}×{}", s.c, s.h, s.w); }
 
@@ -137,21 +131,83 @@ Shape infer_layer(const ModelSpec& spec, int index, const std::vector<Shape>& in
   check.fail(fmt::format("unknown op {}", static_cast<int>(l.op)));
 }
 
-}  // namespace
-
-std::string_view op_name(Op op) {
-  const auto i = static_cast<std::size_t>(op);
-  return i < kOpNames.size() ? kOpNames[i] : std::string_view("unknown");
+// The shape of a layer's first input (the input layer's: the image's). Needs inferred shapes.
+Shape first_input_shape(const ModelSpec& spec, int index) {
+  const Layer& l = spec.layers[static_cast<std::size_t>(index)];
+  if (l.op == Op::input) return spec.input;
+  const int from = l.inputs.empty() ? index - 1 : l.inputs.front();
+  return spec.layers[static_cast<std::size_t>(from)].out;
 }
 
-std::optional<Op> op_from_name(std::string_view name) {
-  for (std::size_t i = 0; i < kOpNames.size(); ++i) {
-    if (kOpNames[i] == name) return static_cast<Op>(i);
+// The tensors one layer owns, given its first input's shape `x`.
+std::vector<ParameterShape> layer_tensors(const Layer& l, const Shape& x) {
+  const std::int64_t in_c = x.c;
+  std::vector<ParameterShape> out;
+  switch (l.op) {
+    case Op::conv2d:
+      out.push_back({l.name + ".weight", {l.out_channels, in_c / l.groups, l.kernel, l.kernel}});
+      if (l.bias) out.push_back({l.name + ".bias", {l.out_channels}, true, TensorRole::bias});
+      break;
+    case Op::batch_norm:
+      if (l.affine) {
+        out.push_back({l.name + ".weight", {in_c}});
+        out.push_back({l.name + ".bias", {in_c}, true, TensorRole::bias});
+      }
+      out.push_back({l.name + ".running_mean", {in_c}, false, TensorRole::running_mean});
+      out.push_back({l.name + ".running_var", {in_c}, false, TensorRole::running_var});
+      break;
+    case Op::linear:
+      out.push_back({l.name + ".weight", {l.out_features, in_c}});
+      if (l.bias) out.push_back({l.name + ".bias", {l.out_features}, true, TensorRole::bias});
+      break;
+    default:
+      break;
   }
-  return std::nullopt;
+  return out;
 }
 
-std::vector<std::string> op_names() { return {kOpNames.begin(), kOpNames.end()}; }
+// One layer's parameter, buffer and FLOP counts (docs/models.md), given its first input's
+// shape `x` and its tensors.
+LayerCost layer_cost(const Layer& l, const Shape& x, const std::vector<ParameterShape>& tensors) {
+  LayerCost cost;
+  for (const auto& p : tensors) {
+    std::int64_t n = 1;
+    for (auto d : p.shape) n *= d;
+    (p.trainable ? cost.parameters : cost.buffers) += n;
+  }
+  const std::int64_t out_n = l.out.numel();
+  std::int64_t& f = cost.flops;
+  switch (l.op) {
+    case Op::conv2d:
+      f = 2 * out_n * (x.c / l.groups) * l.kernel * l.kernel + (l.bias ? out_n : 0);
+      break;
+    case Op::linear:
+      f = 2 * out_n * x.c + (l.bias ? out_n : 0);
+      break;
+    case Op::batch_norm:
+      f = 2 * out_n;  // folded into one scale and shift per element
+      break;
+    case Op::relu:
+    case Op::gelu:
+    case Op::scale:
+    case Op::add:
+      f = out_n;
+      break;
+    case Op::max_pool:
+    case Op::avg_pool:
+      f = out_n * l.kernel * l.kernel;
+      break;
+    case Op::global_avg_pool:
+      f = x.numel();
+      break;
+    default:
+      f = 0;  // the input, and data movement only: flatten, dropout, pad_channels, subsample
+      break;
+  }
+  return cost;
+}
+
+}  // namespace
 
 std::vector<int> resolved_inputs(const ModelSpec& spec, int layer_index) {
   const Layer& l = spec.layers[static_cast<std::size_t>(layer_index)];
@@ -214,31 +270,8 @@ void infer_shapes(ModelSpec& spec) {
 std::vector<ParameterShape> parameter_shapes(const ModelSpec& spec) {
   std::vector<ParameterShape> out;
   for (std::size_t i = 0; i < spec.layers.size(); ++i) {
-    const Layer& l = spec.layers[i];
-    const std::int64_t in_c =
-        l.op == Op::input
-            ? 0
-            : spec.layers[static_cast<std::size_t>(resolved_inputs(spec, static_cast<int>(i))[0])]
-                  .out.c;
-    switch (l.op) {
-      case Op::conv2d:
-        out.push_back({l.name + ".weight", {l.out_channels, in_c / l.groups, l.kernel, l.kernel}});
-        if (l.bias) out.push_back({l.name + ".bias", {l.out_channels}});
-        break;
-      case Op::batch_norm:
-        if (l.affine) {
-          out.push_back({l.name + ".weight", {in_c}});
-          out.push_back({l.name + ".bias", {in_c}});
-        }
-        out.push_back({l.name + ".running_mean", {in_c}, false});
-        out.push_back({l.name + ".running_var", {in_c}, false});
-        break;
-      case Op::linear:
-        out.push_back({l.name + ".weight", {l.out_features, in_c}});
-        if (l.bias) out.push_back({l.name + ".bias", {l.out_features}});
-        break;
-      default:
-        break;
+    for (auto& p : layer_tensors(spec.layers[i], first_input_shape(spec, static_cast<int>(i)))) {
+      out.push_back(std::move(p));
     }
   }
   return out;
@@ -246,50 +279,10 @@ std::vector<ParameterShape> parameter_shapes(const ModelSpec& spec) {
 
 std::vector<LayerCost> layer_costs(const ModelSpec& spec) {
   std::vector<LayerCost> costs(spec.layers.size());
-  for (const auto& p : parameter_shapes(spec)) {
-    const auto layer_name = p.name.substr(0, p.name.rfind('.'));
-    std::int64_t n = 1;
-    for (auto d : p.shape) n *= d;
-    for (std::size_t i = 0; i < spec.layers.size(); ++i) {
-      if (spec.layers[i].name != layer_name) continue;
-      (p.trainable ? costs[i].parameters : costs[i].buffers) += n;
-      break;
-    }
-  }
   for (std::size_t i = 0; i < spec.layers.size(); ++i) {
     const Layer& l = spec.layers[i];
-    if (l.op == Op::input) continue;
-    const Shape& x =
-        spec.layers[static_cast<std::size_t>(resolved_inputs(spec, static_cast<int>(i))[0])].out;
-    const std::int64_t out_n = l.out.numel();
-    std::int64_t& f = costs[i].flops;
-    switch (l.op) {
-      case Op::conv2d:
-        f = 2 * out_n * (x.c / l.groups) * l.kernel * l.kernel + (l.bias ? out_n : 0);
-        break;
-      case Op::linear:
-        f = 2 * out_n * x.c + (l.bias ? out_n : 0);
-        break;
-      case Op::batch_norm:
-        f = 2 * out_n;  // folded into one scale and shift per element
-        break;
-      case Op::relu:
-      case Op::gelu:
-      case Op::scale:
-      case Op::add:
-        f = out_n;
-        break;
-      case Op::max_pool:
-      case Op::avg_pool:
-        f = out_n * l.kernel * l.kernel;
-        break;
-      case Op::global_avg_pool:
-        f = x.numel();
-        break;
-      default:
-        f = 0;  // data movement only: flatten, dropout, pad_channels, subsample
-        break;
-    }
+    const Shape x = first_input_shape(spec, static_cast<int>(i));
+    costs[i] = layer_cost(l, x, layer_tensors(l, x));
   }
   return costs;
 }
@@ -304,6 +297,32 @@ std::int64_t flop_count(const ModelSpec& spec) {
   std::int64_t n = 0;
   for (const auto& c : layer_costs(spec)) n += c.flops;
   return n;
+}
+
+std::vector<ParameterShape> AnalysedModel::tensors() const {
+  std::vector<ParameterShape> out;
+  for (const auto& l : layers) out.insert(out.end(), l.tensors.begin(), l.tensors.end());
+  return out;
+}
+
+AnalysedModel analyse(const ModelSpec& spec) {
+  AnalysedModel m;
+  m.spec = spec;
+  infer_shapes(m.spec);
+  m.layers.resize(m.spec.layers.size());
+  for (std::size_t i = 0; i < m.spec.layers.size(); ++i) {
+    const Layer& l = m.spec.layers[i];
+    LayerAnalysis& a = m.layers[i];
+    a.inputs = resolved_inputs(m.spec, static_cast<int>(i));
+    a.in = first_input_shape(m.spec, static_cast<int>(i));
+    a.out = l.out;
+    a.tensors = layer_tensors(l, a.in);
+    a.cost = layer_cost(l, a.in, a.tensors);
+    m.parameters += a.cost.parameters;
+    m.buffers += a.cost.buffers;
+    m.flops += a.cost.flops;
+  }
+  return m;
 }
 
 }  // namespace cb::model

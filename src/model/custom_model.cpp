@@ -85,14 +85,9 @@ toml::table parse_json(const std::string& text, const std::string& source) {
 
 constexpr int kMaxSize = 1 << 20;  // channels, features, kernels: generous but overflow-safe
 
-Layer read_layer(config::TableReader& r, const toml::table& raw, int num_classes,
-                 const std::vector<std::string>& earlier) {
-  Layer l;
-  l.name = r.string("name", "");
-  if (l.name.empty()) r.fail("name", "a non-empty layer name");
-  const std::string op_text = r.choice("op", "", op_names());
-  l.op = *op_from_name(op_text);
-  if (l.op == Op::input) r.fail("op", "any op but 'input' (the input layer is implicit)");
+// The indices of the layers named by the table's "inputs" among `earlier` (the last match).
+std::vector<int> read_inputs(config::TableReader& r, const std::vector<std::string>& earlier) {
+  std::vector<int> inputs;
   for (const auto& in : r.strings("inputs", {})) {
     int found = -1;
     for (std::size_t j = 0; j < earlier.size(); ++j) {
@@ -103,8 +98,13 @@ Layer read_layer(config::TableReader& r, const toml::table& raw, int num_classes
                                    "got '{}'",
                                    in));
     }
-    l.inputs.push_back(found);
+    inputs.push_back(found);
   }
+  return inputs;
+}
+
+// The attributes of `l.op` (kernel, stride, ...), each with its default and range.
+void read_attributes(config::TableReader& r, const toml::table& raw, int num_classes, Layer& l) {
   const auto integer = [&](std::string_view key, int fallback, int min) {
     return static_cast<int>(r.integer(key, fallback, min, kMaxSize));
   };
@@ -163,6 +163,18 @@ Layer read_layer(config::TableReader& r, const toml::table& raw, int num_classes
     default:
       break;  // relu, gelu, global_avg_pool, flatten, add: nothing to configure
   }
+}
+
+Layer read_layer(config::TableReader& r, const toml::table& raw, int num_classes,
+                 const std::vector<std::string>& earlier) {
+  Layer l;
+  l.name = r.string("name", "");
+  if (l.name.empty()) r.fail("name", "a non-empty layer name");
+  const std::string op_text = r.choice("op", "", op_names());
+  l.op = *op_from_name(op_text);
+  if (l.op == Op::input) r.fail("op", "any op but 'input' (the input layer is implicit)");
+  l.inputs = read_inputs(r, earlier);
+  read_attributes(r, raw, num_classes, l);
   r.reject_unknown_keys();
   return l;
 }

@@ -9,8 +9,12 @@
 //   linear      "<name>.weight" [out, in], "<name>.bias" [out]
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cb::model {
@@ -35,9 +39,34 @@ enum class Op {
   scale,            // multiplies by a constant `scale` (e.g. airbench's logit temperature)
   gelu,             // the exact (erf) form, PyTorch's default
 };
+// How many ops there are: the last enumerator plus one (update it when appending an op).
+inline constexpr std::size_t kOpCount = static_cast<std::size_t>(Op::gelu) + 1;
+
+// Every op's name, in enum order: the names custom model files, `models` and error messages
+// use. The one list of op names; the static_assert keeps it as long as the enum.
+inline constexpr auto kOpNames = std::to_array<std::string_view>(
+    {"input", "conv2d", "batch_norm", "relu", "max_pool", "avg_pool", "global_avg_pool",
+     "flatten", "linear", "dropout", "add", "pad_channels", "subsample", "scale", "gelu"});
+static_assert(kOpNames.size() == kOpCount, "kOpNames needs one name per Op, in enum order");
+
+// "conv2d", "batch_norm", ...; "unknown" for a value outside the enum.
+constexpr std::string_view op_name(Op op) {
+  const auto i = static_cast<std::size_t>(op);
+  return i < kOpNames.size() ? kOpNames[i] : std::string_view("unknown");
+}
+// The Op for a name, or nothing if the name is unknown.
+constexpr std::optional<Op> op_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < kOpNames.size(); ++i) {
+    if (kOpNames[i] == name) return static_cast<Op>(i);
+  }
+  return std::nullopt;
+}
+// Every op name, in enum order (for error messages and docs).
+inline std::vector<std::string> op_names() { return {kOpNames.begin(), kOpNames.end()}; }
 
 // Output sizes: conv and pools use floor mode, out = (H + 2·padding - kernel) / stride + 1.
-// Shape inference, counting and the zoo live in model/analysis.h and model/zoo.h.
+// Shape inference, counting (model::analyse) and the zoo live in model/analysis.h and
+// model/zoo.h.
 
 // Per-sample shape: channels × height × width (flat features are C × 1 × 1).
 struct Shape {
@@ -66,7 +95,7 @@ struct Layer {
   // dropout / scale
   double p = 0.0;
   double scale = 1.0;
-  // filled by shape inference
+  // filled by shape inference (model::infer_shapes, model::analyse)
   Shape out;
 };
 

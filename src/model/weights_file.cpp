@@ -156,8 +156,10 @@ std::string encode_weights(const Weights& weights) {
   return std::move(w.bytes());
 }
 
-Weights decode_weights(std::string_view bytes, const std::string& source) {
-  ByteReader r(bytes, source);
+namespace {
+
+// The magic and the format version; returns the tensor count.
+std::uint32_t read_header(ByteReader& r) {
   const auto magic = r.text(kWeightsMagic.size(), "the magic \"CBWEIGHT\"");
   if (magic != kWeightsMagic) {
     r.fail_at(0, "not a cifarbench weights file (expected the magic \"CBWEIGHT\")");
@@ -168,80 +170,113 @@ Weights decode_weights(std::string_view bytes, const std::string& source) {
     r.fail_at(version_at, fmt::format("format version {} is not supported (expected {})", version,
                                       kWeightsVersion));
   }
-  const auto count = r.u32("the tensor count");
+  return r.u32("the tensor count");
+}
+
+// A tensor's name (length, then printable ASCII), new among `names`.
+std::string read_tensor_name(ByteReader& r, const std::string& which,
+                             std::set<std::string, std::less<>>& names) {
+  const std::size_t length_at = r.offset();
+  const auto length = r.u32("the name length of " + which);
+  if (length == 0 || length > kMaxNameLength) {
+    r.fail_at(length_at, fmt::format("{} has a name length of {} (expected 1 to {})", which,
+                                     length, kMaxNameLength));
+  }
+  const std::size_t name_at = r.offset();
+  std::string name(r.text(length, "the name of " + which));
+  for (std::size_t k = 0; k < name.size(); ++k) {
+    if (!valid_tensor_name_byte(static_cast<unsigned char>(name[k]))) {
+      r.fail_at(name_at + k, fmt::format("the name of {} has a byte outside printable ASCII", which));
+    }
+  }
+  if (!names.insert(name).second) {
+    r.fail_at(name_at, fmt::format("tensor name '{}' appears twice", name));
+  }
+  return name;
+}
+
+// The flags, data type, rank and reserved byte of tensor `named`; sets `trainable` and returns
+// the rank.
+std::uint8_t read_tensor_header(ByteReader& r, const std::string& named, bool& trainable) {
+  const std::size_t flags_at = r.offset();
+  const auto flags = r.u8("the flags of " + named);
+  if ((flags & ~kTrainableFlag) != 0) {
+    r.fail_at(flags_at,
+              fmt::format("{} has unknown flags 0x{:02x} (expected 0 or 1)", named, flags));
+  }
+  trainable = (flags & kTrainableFlag) != 0;
+  const std::size_t dtype_at = r.offset();
+  const auto dtype = r.u8("the data type of " + named);
+  if (dtype != kFloat32) {
+    r.fail_at(dtype_at, fmt::format("{} has data type {} (expected 1, float32)", named, dtype));
+  }
+  const std::size_t rank_at = r.offset();
+  const auto rank = r.u8("the rank of " + named);
+  if (rank > kMaxRank) {
+    r.fail_at(rank_at, fmt::format("{} has rank {} (expected at most {})", named, rank, kMaxRank));
+  }
+  const std::size_t reserved_at = r.offset();
+  if (r.u8("the reserved byte of " + named) != 0) {
+    r.fail_at(reserved_at, fmt::format("the reserved byte of {} is not 0", named));
+  }
+  return rank;
+}
+
+// The `rank` dimensions of tensor `named`, each bounded by what is left of the file.
+std::vector<std::int64_t> read_shape(ByteReader& r, std::uint8_t rank, const std::string& named) {
+  std::vector<std::int64_t> shape;
+  std::uint64_t numel = 1;
+  std::uint64_t nonzero_product = 1;  // bounded too, so that an empty tensor's shape is sane
+  for (std::uint8_t d = 0; d < rank; ++d) {
+    const std::size_t dim_at = r.offset();
+    const auto dim = r.u64(fmt::format("dimension {} of {}", d, named));
+    // The values must fit in what is left of the file: this also bounds numel against overflow.
+    if (dim != 0 && numel > r.remaining() / 4 / dim) {
+      r.fail_at(dim_at, fmt::format("dimension {} of {} is {}: the values would need more "
+                                    "than the {} bytes left (truncated, or a wrong shape)",
+                                    d, named, dim, r.remaining()));
+    }
+    if (dim != 0 && nonzero_product > kMaxValues / dim) {
+      r.fail_at(dim_at, fmt::format("dimension {} of {} is {}: the shape exceeds 2^40 values", d,
+                                    named, dim));
+    }
+    nonzero_product *= dim != 0 ? dim : 1;
+    numel *= dim;
+    shape.push_back(static_cast<std::int64_t>(dim));
+  }
+  return shape;
+}
+
+// `numel` little-endian float32 values of tensor `named`.
+std::vector<float> read_values(ByteReader& r, std::uint64_t numel, const std::string& named) {
+  const auto bytes = r.text(numel * 4, fmt::format("the {} float32 values of {}", numel, named));
+  std::vector<float> values(numel);
+  for (std::size_t k = 0; k < numel; ++k) {
+    std::uint32_t bits = 0;
+    for (int b = 0; b < 4; ++b) {
+      bits |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[4 * k + b])) << (8 * b);
+    }
+    values[k] = std::bit_cast<float>(bits);
+  }
+  return values;
+}
+
+}  // namespace
+
+Weights decode_weights(std::string_view bytes, const std::string& source) {
+  ByteReader r(bytes, source);
+  const auto count = read_header(r);
   Weights weights;
   std::set<std::string, std::less<>> names;
   for (std::uint32_t i = 0; i < count; ++i) {
-    const std::string which = fmt::format("tensor {} of {}", i + 1, count);
-    const std::size_t length_at = r.offset();
-    const auto length = r.u32("the name length of " + which);
-    if (length == 0 || length > kMaxNameLength) {
-      r.fail_at(length_at, fmt::format("{} has a name length of {} (expected 1 to {})", which,
-                                       length, kMaxNameLength));
-    }
-    const std::size_t name_at = r.offset();
     NamedTensor t;
-    t.name = std::string(r.text(length, "the name of " + which));
-    for (std::size_t k = 0; k < t.name.size(); ++k) {
-      if (!valid_tensor_name_byte(static_cast<unsigned char>(t.name[k]))) {
-        r.fail_at(name_at + k,
-                  fmt::format("the name of {} has a byte outside printable ASCII", which));
-      }
-    }
-    if (!names.insert(t.name).second) {
-      r.fail_at(name_at, fmt::format("tensor name '{}' appears twice", t.name));
-    }
+    t.name = read_tensor_name(r, fmt::format("tensor {} of {}", i + 1, count), names);
     const std::string named = fmt::format("tensor '{}'", t.name);
-    const std::size_t flags_at = r.offset();
-    const auto flags = r.u8("the flags of " + named);
-    if ((flags & ~kTrainableFlag) != 0) {
-      r.fail_at(flags_at,
-                fmt::format("{} has unknown flags 0x{:02x} (expected 0 or 1)", named, flags));
-    }
-    t.trainable = (flags & kTrainableFlag) != 0;
-    const std::size_t dtype_at = r.offset();
-    const auto dtype = r.u8("the data type of " + named);
-    if (dtype != kFloat32) {
-      r.fail_at(dtype_at, fmt::format("{} has data type {} (expected 1, float32)", named, dtype));
-    }
-    const std::size_t rank_at = r.offset();
-    const auto rank = r.u8("the rank of " + named);
-    if (rank > kMaxRank) {
-      r.fail_at(rank_at,
-                fmt::format("{} has rank {} (expected at most {})", named, rank, kMaxRank));
-    }
-    const std::size_t reserved_at = r.offset();
-    if (r.u8("the reserved byte of " + named) != 0) {
-      r.fail_at(reserved_at, fmt::format("the reserved byte of {} is not 0", named));
-    }
+    const std::uint8_t rank = read_tensor_header(r, named, t.trainable);
+    t.tensor.shape = read_shape(r, rank, named);
     std::uint64_t numel = 1;
-    std::uint64_t nonzero_product = 1;  // bounded too, so that an empty tensor's shape is sane
-    for (std::uint8_t d = 0; d < rank; ++d) {
-      const std::size_t dim_at = r.offset();
-      const auto dim = r.u64(fmt::format("dimension {} of {}", d, named));
-      // The values must fit in what is left of the file: this also bounds numel against overflow.
-      if (dim != 0 && numel > r.remaining() / 4 / dim) {
-        r.fail_at(dim_at, fmt::format("dimension {} of {} is {}: the values would need more "
-                                      "than the {} bytes left (truncated, or a wrong shape)",
-                                      d, named, dim, r.remaining()));
-      }
-      if (dim != 0 && nonzero_product > kMaxValues / dim) {
-        r.fail_at(dim_at, fmt::format("dimension {} of {} is {}: the shape exceeds 2^40 values", d,
-                                      named, dim));
-      }
-      nonzero_product *= dim != 0 ? dim : 1;
-      numel *= dim;
-      t.tensor.shape.push_back(static_cast<std::int64_t>(dim));
-    }
-    const auto values = r.text(numel * 4, fmt::format("the {} float32 values of {}", numel, named));
-    t.tensor.values.resize(numel);
-    for (std::size_t k = 0; k < numel; ++k) {
-      std::uint32_t bits = 0;
-      for (int b = 0; b < 4; ++b) {
-        bits |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(values[4 * k + b])) << (8 * b);
-      }
-      t.tensor.values[k] = std::bit_cast<float>(bits);
-    }
+    for (auto d : t.tensor.shape) numel *= static_cast<std::uint64_t>(d);
+    t.tensor.values = read_values(r, numel, named);
     weights.tensors.push_back(std::move(t));
   }
   const std::size_t checksum_at = r.offset();

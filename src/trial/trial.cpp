@@ -129,7 +129,7 @@ class TrialRun {
     initial_ = model::initial_weights(model_, spec_.seed);
 
     backends::TrainerConfig tc;
-    tc.spec = &model_;
+    tc.model = std::make_shared<const model::AnalysedModel>(model::analyse(model_));
     tc.initial_weights = &initial_;
     tc.optimizer = recipe_.optimizer;
     tc.execution = recipe_.execution;

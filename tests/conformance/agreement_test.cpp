@@ -134,7 +134,7 @@ class Agreement : public ::testing::TestWithParam<std::string> {
 
   std::unique_ptr<Trainer> trainer(const Backend& backend) const {
     TrainerConfig config;
-    config.spec = &spec_;
+    config.model = std::make_shared<const model::AnalysedModel>(model::analyse(spec_));
     config.initial_weights = &weights_;
     config.execution.threads = 2;
     config.execution.deterministic = true;

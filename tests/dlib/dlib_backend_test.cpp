@@ -48,7 +48,7 @@ Fixture make_trainer(const std::string& name, OptimizerConfig optimizer = {}) {
   f.spec = model::build_zoo_model(name, 10);
   f.weights = model::initial_weights(f.spec, 7);
   TrainerConfig config;
-  config.spec = &f.spec;
+  config.model = std::make_shared<const model::AnalysedModel>(model::analyse(f.spec));
   config.initial_weights = &f.weights;
   config.optimizer = optimizer;
   config.execution.threads = 1;
@@ -96,7 +96,7 @@ TEST(DlibBackend, RefusesATrainerForAModelWithoutANetworkType) {
   auto spec = model::build_zoo_model("resnet18", 10);
   auto weights = model::initial_weights(spec, 1);
   TrainerConfig config;
-  config.spec = &spec;
+  config.model = std::make_shared<const model::AnalysedModel>(model::analyse(spec));
   config.initial_weights = &weights;
   EXPECT_THROW(dlib_backend().create_trainer(config), Unsupported);
 }
@@ -105,10 +105,45 @@ TEST(DlibBackend, RefusesAGpuDevice) {
   auto spec = model::build_zoo_model("simple-cnn", 10);
   auto weights = model::initial_weights(spec, 1);
   TrainerConfig config;
-  config.spec = &spec;
+  config.model = std::make_shared<const model::AnalysedModel>(model::analyse(spec));
   config.initial_weights = &weights;
   config.execution.device = "cuda:0";
   EXPECT_THROW(dlib_backend().create_trainer(config), InputError);
+}
+
+TEST(DlibBackend, UnsupportedAnswersForSupportedAndUnsupportedSettings) {
+  ExecutionSettings cpu;  // device cpu, float32, NCHW
+  cpu.deterministic = true;
+  cpu.autotune = true;  // a hint dlib has no use for, not a refusal
+  EXPECT_EQ(dlib_backend().unsupported(cpu), std::nullopt);
+
+  auto bf16 = cpu;
+  bf16.precision = MixedPrecision::bf16;
+  EXPECT_EQ(dlib_backend().unsupported(bf16),
+            "dlib has no bf16 (precision = bf16): dlib computes in float32 only");
+
+  auto nhwc = cpu;
+  nhwc.channels_last = true;
+  const auto why = dlib_backend().unsupported(nhwc);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("channels_last"), std::string::npos) << *why;
+}
+
+TEST(DlibBackend, CreateTrainerThrowsWhatUnsupportedSays) {
+  auto spec = model::build_zoo_model("simple-cnn", 10);
+  auto weights = model::initial_weights(spec, 1);
+  TrainerConfig config;
+  config.model = std::make_shared<const model::AnalysedModel>(model::analyse(spec));
+  config.initial_weights = &weights;
+  config.execution.precision = MixedPrecision::fp16;
+  const auto why = dlib_backend().unsupported(config.execution);
+  ASSERT_TRUE(why.has_value());
+  try {
+    dlib_backend().create_trainer(config);
+    FAIL() << "create_trainer accepted fp16";
+  } catch (const Unsupported& e) {
+    EXPECT_EQ(std::string(e.what()), *why);
+  }
 }
 
 TEST(DlibBackend, CountsTheSpecsParameters) {
@@ -206,7 +241,7 @@ TEST(DlibBackend, RunningStatisticsFollowPyTorchsMomentumAndUnbiasedVariance) {
   }
   auto weights = model::initial_weights(spec, 7);
   TrainerConfig config;
-  config.spec = &spec;
+  config.model = std::make_shared<const model::AnalysedModel>(model::analyse(spec));
   config.initial_weights = &weights;
   config.execution.threads = 1;
   auto trainer = dlib_backend().create_trainer(config);

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "model/analysis.h"
+#include "model/zoo.h"
 
 namespace cb::model {
 namespace {
@@ -267,6 +268,71 @@ TEST(OpNames, RoundTripEveryOp) {
     EXPECT_EQ(op_name(*op), name);
   }
   EXPECT_FALSE(op_from_name("conv3d").has_value());
+}
+
+TEST(OpNames, AreKnownAtCompileTime) {
+  static_assert(op_name(Op::input) == "input");
+  static_assert(op_name(Op::gelu) == "gelu");
+  static_assert(op_from_name("batch_norm") == Op::batch_norm);
+  EXPECT_EQ(op_names().size(), kOpCount);
+}
+
+TEST(Analyse, AgreesWithTheSeparateAnalysesOnEveryZooModel) {
+  for (const auto& name : zoo_names()) {
+    ModelSpec spec = build_zoo_model(name, 10);
+    const AnalysedModel m = analyse(spec);
+    infer_shapes(spec);
+    ASSERT_EQ(m.layers.size(), spec.layers.size()) << name;
+    const auto costs = layer_costs(spec);
+    for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+      const auto index = static_cast<int>(i);
+      EXPECT_EQ(m.spec.layers[i].out, spec.layers[i].out) << name << " " << i;
+      EXPECT_EQ(m.layers[i].out, spec.layers[i].out) << name << " " << i;
+      EXPECT_EQ(m.layers[i].inputs, resolved_inputs(spec, index)) << name << " " << i;
+      if (i > 0) {
+        EXPECT_EQ(m.layers[i].in, spec.layers[static_cast<std::size_t>(m.layers[i].inputs[0])].out);
+      }
+      EXPECT_EQ(m.layers[i].cost.parameters, costs[i].parameters) << name << " " << i;
+      EXPECT_EQ(m.layers[i].cost.buffers, costs[i].buffers) << name << " " << i;
+      EXPECT_EQ(m.layers[i].cost.flops, costs[i].flops) << name << " " << i;
+    }
+    const auto shapes = parameter_shapes(spec);
+    const auto tensors = m.tensors();
+    ASSERT_EQ(tensors.size(), shapes.size()) << name;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      EXPECT_EQ(tensors[i].name, shapes[i].name);
+      EXPECT_EQ(tensors[i].shape, shapes[i].shape);
+      EXPECT_EQ(tensors[i].trainable, shapes[i].trainable);
+    }
+    EXPECT_EQ(m.parameters, parameter_count(spec)) << name;
+    EXPECT_EQ(m.flops, flop_count(spec)) << name;
+  }
+}
+
+TEST(Analyse, GivesEveryTensorItsRole) {
+  auto spec = small_model();
+  spec.layers.insert(spec.layers.begin() + 2, layer("bn", Op::batch_norm));
+  const AnalysedModel m = analyse(spec);
+  const auto& bn = m.layers[2].tensors;
+  ASSERT_EQ(bn.size(), 4u);
+  EXPECT_EQ(bn[0].role, TensorRole::weight);
+  EXPECT_EQ(bn[1].role, TensorRole::bias);
+  EXPECT_EQ(bn[2].role, TensorRole::running_mean);
+  EXPECT_EQ(bn[3].role, TensorRole::running_var);
+  EXPECT_EQ(m.layers[6].tensors[1].role, TensorRole::bias);  // fc.bias
+  EXPECT_EQ(m.buffers, 8);
+}
+
+TEST(Analyse, RefusesAnInvalidSpecNamingTheLayer) {
+  auto spec = small_model();
+  spec.layers.erase(spec.layers.begin() + 4);  // no flatten: fc is fine (pool gives C×1×1)
+  spec.layers.erase(spec.layers.begin() + 3);  // no pool either: fc sees 4×8×8
+  try {
+    analyse(spec);
+    FAIL() << "analyse accepted a linear layer on a 4×8×8 input";
+  } catch (const InputError& e) {
+    EXPECT_TRUE(contains(e.what(), "layer 'fc'")) << e.what();
+  }
 }
 
 }  // namespace

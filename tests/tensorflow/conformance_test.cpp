@@ -8,6 +8,7 @@
 
 #include "backends/backend.h"
 #include "backends/tensorflow/tf_library.h"
+#include "core/error.h"
 
 namespace cb::backends {
 namespace {
@@ -120,7 +121,7 @@ class TensorFlowConformance : public ::testing::Test {
   std::unique_ptr<Trainer> trainer(const ModelSpec& spec, const model::Weights& weights,
                                    OptimizerConfig opt = {}) {
     TrainerConfig config;
-    config.spec = &spec;
+    config.model = std::make_shared<const model::AnalysedModel>(model::analyse(spec));
     config.initial_weights = &weights;
     config.optimizer = opt;
     config.execution.device = "cpu";
@@ -171,6 +172,23 @@ TEST_F(TensorFlowConformance, ParameterCountEqualsTheSpecsTrainableTensors) {
   const auto spec = small_conv_net();
   const auto weights = weights_for(spec, 1);
   EXPECT_EQ(trainer(spec, weights)->parameter_count(), weights.trainable_count());
+}
+
+TEST_F(TensorFlowConformance, CreateTrainerThrowsWhatUnsupportedSays) {
+  const auto spec = small_conv_net();
+  const auto weights = weights_for(spec, 1);
+  TrainerConfig config;
+  config.model = std::make_shared<const model::AnalysedModel>(model::analyse(spec));
+  config.initial_weights = &weights;
+  config.execution.precision = MixedPrecision::bf16;
+  const auto why = backend_->unsupported(config.execution);
+  ASSERT_TRUE(why.has_value());
+  try {
+    backend_->create_trainer(config);
+    FAIL() << "create_trainer accepted bf16";
+  } catch (const Unsupported& e) {
+    EXPECT_EQ(std::string(e.what()), *why);
+  }
 }
 
 TEST_F(TensorFlowConformance, ExportReturnsTheImportedWeightsExactly) {

@@ -63,7 +63,7 @@ ModelSpec spec_with(std::vector<Layer> body, bool head = true) {
 GraphPlan plan(const ModelSpec& spec, OptimizerConfig opt = {}) {
   PlanOptions options;
   options.optimizer = opt;
-  return plan_graph(spec, options);
+  return plan_graph(model::analyse(spec), options);
 }
 
 const GraphOp* find_op(const GraphPlan& p, const std::string& name) {
@@ -176,8 +176,8 @@ TEST(GraphPlan, GroupedConvolutionIsUnsupported) {
   auto c = conv("g", 6, 3, 1, 1);
   c.groups = 3;
   EXPECT_THROW(plan(spec_with({c})), Unsupported);
-  EXPECT_TRUE(unsupported_reason(spec_with({c}), {}).has_value());
-  EXPECT_FALSE(unsupported_reason(spec_with({conv("c", 6, 3, 1, 1)}), {}).has_value());
+  EXPECT_TRUE(unsupported_reason(model::analyse(spec_with({c})), {}).has_value());
+  EXPECT_FALSE(unsupported_reason(model::analyse(spec_with({conv("c", 6, 3, 1, 1)})), {}).has_value());
 }
 
 // ---- batch norm ---------------------------------------------------------------------------
@@ -456,7 +456,7 @@ TEST(GraphPlan, TrainableVariablesFollowTheSpecTensorOrder) {
 TEST(GraphPlan, LastLayerMustProduceOneLogitPerClass) {
   auto s = spec_with({});
   s.layers.back().out_features = 7;
-  EXPECT_THROW(plan(s), InputError);
+  EXPECT_THROW(plan(s), InputError);  // refused by the analysis, before any plan
 }
 
 // ---- the whole graph ------------------------------------------------------------------------

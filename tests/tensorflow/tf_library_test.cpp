@@ -185,5 +185,21 @@ TEST(TensorFlowBackend, UnavailableBackendRefusesTrainersWithTheReason) {
   }
 }
 
+// The query needs no TensorFlow library: it answers from the settings alone.
+TEST(TensorFlowBackend, UnsupportedAnswersForSupportedAndUnsupportedSettings) {
+  register_builtin_backends();
+  const Backend* backend = find_backend("tensorflow");
+  ASSERT_NE(backend, nullptr);
+  ExecutionSettings settings;
+  settings.xla = true;
+  settings.deterministic = true;
+  EXPECT_EQ(backend->unsupported(settings), std::nullopt);
+  settings.precision = MixedPrecision::fp16;
+  const auto why = backend->unsupported(settings);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_TRUE(contains(*why, "float32 only")) << *why;
+  EXPECT_TRUE(contains(*why, "precision = fp16")) << *why;
+}
+
 }  // namespace
 }  // namespace cb::backends::tf

@@ -63,10 +63,12 @@ TEST(TorchConfig, MisshapenTensorIsRefusedWithBothShapes) {
   EXPECT_NE(message.find("[4, 3, 3, 3]"), std::string::npos) << message;
 }
 
-TEST(TorchConfig, InvalidSpecIsRefusedNamingTheLayer) {
+// The harness analyses the spec before any backend sees it (TrainerConfig::model), so an
+// invalid spec never reaches create_trainer.
+TEST(TorchConfig, InvalidSpecIsRefusedByTheAnalysisNamingTheLayer) {
   Fixture f;
   f.spec.layers.erase(f.spec.layers.begin() + 5);  // drop flatten: linear sees a 4×3×3 input
-  const auto message = f.create_error(cpu_config(f.spec, f.weights));
+  const auto message = message_of<InputError>([&] { cpu_config(f.spec, f.weights); });
   EXPECT_NE(message.find("layer 'fc'"), std::string::npos) << message;
 }
 
@@ -103,6 +105,35 @@ TEST(TorchConfig, AutotuneOnCpuIsRefusedNamingIt) {
   EXPECT_NE(message_of<Unsupported>([&] { torch_backend().create_trainer(config); })
                 .find("autotune"),
             std::string::npos);
+}
+
+TEST(TorchConfig, UnsupportedAnswersForSupportedAndUnsupportedSettings) {
+  const auto& backend = torch_backend();
+  backends::ExecutionSettings cpu;
+  cpu.device = "cpu";
+  cpu.channels_last = true;
+  cpu.deterministic = true;
+  EXPECT_EQ(backend.unsupported(cpu), std::nullopt);
+
+  auto bf16 = cpu;
+  bf16.precision = backends::MixedPrecision::bf16;
+  const auto why = backend.unsupported(bf16);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("bf16"), std::string::npos) << *why;
+
+  auto xla = cpu;
+  xla.xla = true;
+  ASSERT_TRUE(backend.unsupported(xla).has_value());
+  EXPECT_NE(backend.unsupported(xla)->find("xla"), std::string::npos) << *backend.unsupported(xla);
+}
+
+TEST(TorchConfig, CreateTrainerThrowsWhatUnsupportedSays) {
+  Fixture f;
+  auto config = cpu_config(f.spec, f.weights);
+  config.execution.autotune = true;
+  const auto why = torch_backend().unsupported(config.execution);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_EQ(message_of<Unsupported>([&] { torch_backend().create_trainer(config); }), *why);
 }
 
 TEST(TorchConfig, NesterovWithoutMomentumIsRefused) {

@@ -158,7 +158,7 @@ inline data::Batch random_batch(const model::ModelSpec& spec, int n, std::uint64
 inline backends::TrainerConfig cpu_config(const model::ModelSpec& spec,
                                           const model::Weights& weights) {
   backends::TrainerConfig c;
-  c.spec = &spec;
+  c.model = std::make_shared<const model::AnalysedModel>(model::analyse(spec));
   c.initial_weights = &weights;
   c.execution.threads = 2;
   c.execution.deterministic = true;

@@ -69,9 +69,23 @@ class DlibBackend final : public Backend {
     return std::nullopt;
   }
 
+  // dlib computes in float32 on NCHW tensors on the CPU (device ids are checked in
+  // create_trainer); autotune and determinism need nothing (its CPU kernels are deterministic).
+  std::optional<std::string> unsupported(const ExecutionSettings& settings) const override {
+    if (settings.precision != MixedPrecision::off) {
+      return fmt::format("dlib has no {0} (precision = {0}): dlib computes in float32 only",
+                         to_string(settings.precision));
+    }
+    if (settings.channels_last) {
+      return "dlib has no channels_last (channels_last = true): dlib's tensors are NCHW only";
+    }
+    if (settings.xla) return "dlib has no xla (xla = true): XLA is TensorFlow's compiler";
+    return std::nullopt;
+  }
+
   std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const override {
-    if (config.spec == nullptr || config.initial_weights == nullptr) {
-      throw InputError("dlib: a trainer needs a model spec and its initial weights");
+    if (config.model == nullptr || config.initial_weights == nullptr) {
+      throw InputError("dlib: a trainer needs a model and its initial weights");
     }
     if (config.execution.device != "cpu") {
       throw InputError(
@@ -83,15 +97,9 @@ class DlibBackend final : public Backend {
       throw InputError(
           fmt::format("dlib: threads = {}: expected 0 (every core) or more", config.execution.threads));
     }
-    if (config.execution.precision != MixedPrecision::off) {
-      throw Unsupported("dlib: mixed precision is not available (dlib computes in float32 only)");
-    }
-    if (config.execution.channels_last) {
-      throw Unsupported("dlib: channels_last is not available (dlib's tensors are NCHW only)");
-    }
-    if (config.execution.xla) throw Unsupported("dlib: xla is TensorFlow's compiler; dlib has none");
+    if (auto why = unsupported(config.execution)) throw Unsupported(*why);
     std::string why_not;
-    const NetworkType* type = find_type(*config.spec, why_not);
+    const NetworkType* type = find_type(config.model->spec, why_not);
     if (type == nullptr) throw Unsupported("dlib: " + why_not);
     return type->create(config);
   }

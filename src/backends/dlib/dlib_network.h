@@ -222,6 +222,7 @@ class TrainerCore {
   // The spec layers with parameters, in spec order (paired with the walker's parameters).
   struct SpecParameterLayer {
     const model::Layer* layer = nullptr;
+    const std::vector<model::ParameterShape>* tensors = nullptr;  // the analysis's, spec order
     std::vector<float> running_mean, running_var;  // batch_norm: PyTorch's convention
   };
 
@@ -238,7 +239,8 @@ class TrainerCore {
   StepResult cross_entropy(const dlib::tensor& logits, double smoothing, dlib::tensor* gradient,
                            double* loss_sum, std::int64_t* correct) const;
 
-  model::ModelSpec spec_;
+  std::shared_ptr<const model::AnalysedModel> model_;
+  const model::ModelSpec& spec_;  // model_->spec
   std::string type_name_;
   OptimizerConfig optimizer_config_;
   RecipeOptimizer optimizer_;

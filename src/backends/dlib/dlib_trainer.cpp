@@ -33,6 +33,15 @@ const model::Tensor& tensor_of(const model::Weights& weights, const std::string&
   return found->tensor;
 }
 
+// The tensor of `role` among a layer's analysed tensors.
+const model::ParameterShape& tensor_shape(const std::vector<model::ParameterShape>& tensors,
+                                          model::TensorRole role) {
+  for (const auto& t : tensors) {
+    if (t.role == role) return t;
+  }
+  throw CheckFailed("dlib: the analysed model lacks a tensor of a parameter layer");
+}
+
 model::NamedTensor named(std::string name, bool trainable, std::vector<std::int64_t> shape,
                          std::vector<float> values) {
   model::NamedTensor t;
@@ -45,13 +54,15 @@ model::NamedTensor named(std::string name, bool trainable, std::vector<std::int6
 }  // namespace
 
 TrainerCore::TrainerCore(const TrainerConfig& config, std::string type_name)
-    : spec_(*config.spec),
+    : model_(config.model),
+      spec_(model_->spec),
       type_name_(std::move(type_name)),
       optimizer_config_(config.optimizer),
       optimizer_(config.optimizer),
       threads_(config.execution.threads) {
-  for (const auto& layer : spec_.layers) {
-    if (has_parameters(layer.op)) spec_layers_.push_back({&layer, {}, {}});
+  for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
+    const auto& layer = spec_.layers[i];
+    if (has_parameters(layer.op)) spec_layers_.push_back({&layer, &model_->layers[i].tensors, {}, {}});
   }
 }
 
@@ -118,14 +129,22 @@ void TrainerCore::load(const model::Weights& weights) {
     dlib::tensor& params = *parameters_[i].params;
     float* dst = params.host();
     std::size_t expected = 0;
+    const auto& tensors = *spec_layer.tensors;
+    const auto shape = [&](model::TensorRole role) { return tensor_shape(tensors, role).shape; };
+    // The copies below write the analysed shapes into dlib's tensor: they must fit exactly.
+    std::size_t analysed = 0;
+    for (const auto& t : tensors) {
+      std::size_t n = 1;
+      for (auto d : t.shape) n *= static_cast<std::size_t>(d);
+      if (t.trainable) analysed += n;
+    }
+    if (analysed != params.size()) {
+      throw CheckFailed(fmt::format("dlib {} type: layer '{}' holds {} parameters, the model {}",
+                                    type_name_, layer.name, params.size(), analysed));
+    }
     switch (layer.op) {
       case Op::conv2d: {
-        const std::int64_t bias = layer.bias ? layer.out_channels : 0;
-        const std::int64_t per_filter =
-            (static_cast<std::int64_t>(params.size()) - bias) / layer.out_channels;
-        const std::int64_t in_channels = per_filter / (layer.kernel * layer.kernel);
-        const auto& w = tensor_of(weights, layer.name + ".weight",
-                                  {layer.out_channels, in_channels, layer.kernel, layer.kernel});
+        const auto& w = tensor_of(weights, layer.name + ".weight", shape(model::TensorRole::weight));
         dst = std::copy(w.values.begin(), w.values.end(), dst);
         expected = w.values.size();
         if (layer.bias) {
@@ -136,7 +155,7 @@ void TrainerCore::load(const model::Weights& weights) {
         break;
       }
       case Op::batch_norm: {
-        const std::int64_t c = static_cast<std::int64_t>(params.size() / 2);
+        const std::int64_t c = shape(model::TensorRole::weight)[0];
         const auto& g = tensor_of(weights, layer.name + ".weight", {c});
         const auto& b = tensor_of(weights, layer.name + ".bias", {c});
         const auto& m = tensor_of(weights, layer.name + ".running_mean", {c});
@@ -154,8 +173,7 @@ void TrainerCore::load(const model::Weights& weights) {
       }
       case Op::linear: {
         const std::int64_t out = layer.out_features;
-        const std::int64_t in =
-            (static_cast<std::int64_t>(params.size()) - (layer.bias ? out : 0)) / out;
+        const std::int64_t in = shape(model::TensorRole::weight)[1];
         const auto& w = tensor_of(weights, layer.name + ".weight", {out, in});
         for (std::int64_t o = 0; o < out; ++o) {
           for (std::int64_t j = 0; j < in; ++j) dst[j * out + o] = w.values[o * in + j];
@@ -186,13 +204,12 @@ model::Weights TrainerCore::save() const {
     const dlib::tensor& params = *parameters_[i].params;
     const float* src = params.host();
     const auto total = static_cast<std::int64_t>(params.size());
+    const auto& weight = tensor_shape(*spec_layer.tensors, model::TensorRole::weight).shape;
     switch (layer.op) {
       case Op::conv2d: {
         const std::int64_t bias = layer.bias ? layer.out_channels : 0;
-        const std::int64_t in = (total - bias) / layer.out_channels / (layer.kernel * layer.kernel);
-        out.tensors.push_back(named(layer.name + ".weight", true,
-                                    {layer.out_channels, in, layer.kernel, layer.kernel},
-                                    {src, src + (total - bias)}));
+        out.tensors.push_back(
+            named(layer.name + ".weight", true, weight, {src, src + (total - bias)}));
         if (layer.bias) {
           out.tensors.push_back(named(layer.name + ".bias", true, {layer.out_channels},
                                       {src + total - bias, src + total}));
@@ -200,7 +217,7 @@ model::Weights TrainerCore::save() const {
         break;
       }
       case Op::batch_norm: {
-        const std::int64_t c = total / 2;
+        const std::int64_t c = weight[0];
         out.tensors.push_back(named(layer.name + ".weight", true, {c}, {src, src + c}));
         out.tensors.push_back(named(layer.name + ".bias", true, {c}, {src + c, src + 2 * c}));
         out.tensors.push_back(
@@ -211,7 +228,7 @@ model::Weights TrainerCore::save() const {
       }
       case Op::linear: {
         const std::int64_t o = layer.out_features;
-        const std::int64_t in = (total - (layer.bias ? o : 0)) / o;
+        const std::int64_t in = weight[1];
         std::vector<float> w(static_cast<std::size_t>(o * in));
         for (std::int64_t r = 0; r < o; ++r) {
           for (std::int64_t j = 0; j < in; ++j) w[r * in + j] = src[j * o + r];

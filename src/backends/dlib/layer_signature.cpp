@@ -8,41 +8,7 @@ namespace cb::backends::dlib_backend {
 namespace {
 using model::Op;
 
-std::string op_label(Op op) {
-  switch (op) {
-    case Op::input:
-      return "input";
-    case Op::conv2d:
-      return "conv2d";
-    case Op::batch_norm:
-      return "batch_norm";
-    case Op::relu:
-      return "relu";
-    case Op::max_pool:
-      return "max_pool";
-    case Op::avg_pool:
-      return "avg_pool";
-    case Op::global_avg_pool:
-      return "global_avg_pool";
-    case Op::flatten:
-      return "flatten";
-    case Op::linear:
-      return "linear";
-    case Op::dropout:
-      return "dropout";
-    case Op::add:
-      return "add";
-    case Op::pad_channels:
-      return "pad_channels";
-    case Op::subsample:
-      return "subsample";
-    case Op::scale:
-      return "scale";
-    case Op::gelu:
-      return "gelu";
-  }
-  return "unknown";
-}
+std::string op_label(Op op) { return std::string(model::op_name(op)); }
 }  // namespace
 
 std::string describe(const LayerSignature& l) {

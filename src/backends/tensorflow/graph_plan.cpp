@@ -27,27 +27,6 @@ std::vector<std::int64_t> shape_of(const Value& v) {
   return {-1, v.h, v.w, v.c};
 }
 
-std::string op_name_text(Op op) {
-  switch (op) {
-    case Op::input: return "input";
-    case Op::conv2d: return "conv2d";
-    case Op::batch_norm: return "batch_norm";
-    case Op::relu: return "relu";
-    case Op::max_pool: return "max_pool";
-    case Op::avg_pool: return "avg_pool";
-    case Op::global_avg_pool: return "global_avg_pool";
-    case Op::flatten: return "flatten";
-    case Op::linear: return "linear";
-    case Op::dropout: return "dropout";
-    case Op::add: return "add";
-    case Op::pad_channels: return "pad_channels";
-    case Op::subsample: return "subsample";
-    case Op::scale: return "scale";
-    case Op::gelu: return "gelu";
-  }
-  return "unknown";
-}
-
 // TensorFlow op names allow [A-Za-z0-9_.\-/]; anything else in a spec name becomes '_'.
 std::string sanitized(const std::string& name) {
   std::string out = name;
@@ -65,14 +44,11 @@ int window_output(int size, int kernel, int stride, int padding) {
 
 class PlanBuilder {
  public:
-  PlanBuilder(const model::ModelSpec& spec, const PlanOptions& options)
-      : spec_(spec), options_(options) {}
+  PlanBuilder(const model::AnalysedModel& model, const PlanOptions& options)
+      : model_(model), spec_(model.spec), options_(options) {}
 
   GraphPlan build() {
     plan_.num_classes = spec_.num_classes;
-    if (spec_.layers.empty() || spec_.layers[0].op != Op::input) {
-      throw InputError(fmt::format("model '{}': layers[0] must be the input", spec_.name));
-    }
     add_placeholders();
     add_variables();
     const Value train = forward(true);
@@ -183,89 +159,31 @@ class PlanBuilder {
     return plan_.variables.at(static_cast<std::size_t>(variable_index_.at(spec_name)));
   }
 
-  // Input channels of each layer, from a shape pass over the spec (the spec's own shape
-  // inference lives in model/; recomputed here so the plan needs nothing filled in).
+  // Every layer's tensors, in the shapes the analysis gave them, in spec order.
   void add_variables() {
-    shapes_.assign(spec_.layers.size(), Value{});
-    shapes_[0] = {{}, spec_.input.c, spec_.input.h, spec_.input.w, false};
     for (std::size_t i = 1; i < spec_.layers.size(); ++i) {
       const Layer& l = spec_.layers[i];
-      const Value x = shapes_[input_index(i, 0)];
-      Value out = x;
-      switch (l.op) {
-        case Op::conv2d:
-          if (l.groups != 1) {
-            throw Unsupported(fmt::format(
-                "model '{}', layer '{}': grouped convolution (groups = {}) is not supported by "
-                "the TensorFlow backend",
-                spec_.name, l.name, l.groups));
-          }
-          add_variable(l.name + ".weight", true, WeightLayout::oihw_to_hwio,
-                       {l.out_channels, x.c, l.kernel, l.kernel});
-          if (l.bias) add_variable(l.name + ".bias", true, WeightLayout::same, {l.out_channels});
-          out = {{}, l.out_channels, window_output(x.h, l.kernel, l.stride, l.padding),
-                 window_output(x.w, l.kernel, l.stride, l.padding), false};
-          break;
-        case Op::batch_norm:
-          if (l.affine) {
-            add_variable(l.name + ".weight", true, WeightLayout::same, {x.c});
-            add_variable(l.name + ".bias", true, WeightLayout::same, {x.c});
-          }
-          add_variable(l.name + ".running_mean", false, WeightLayout::same, {x.c});
-          add_variable(l.name + ".running_var", false, WeightLayout::same, {x.c});
-          break;
-        case Op::max_pool:
-        case Op::avg_pool:
-          out.h = window_output(x.h, l.kernel, l.stride, l.padding);
-          out.w = window_output(x.w, l.kernel, l.stride, l.padding);
-          break;
-        case Op::global_avg_pool:
-          out = {{}, x.c, 1, 1, x.flat};
-          break;
-        case Op::flatten:
-          out = {{}, x.c * x.h * x.w, 1, 1, true};
-          break;
-        case Op::linear:
-          if (x.h != 1 || x.w != 1) {
-            throw InputError(fmt::format(
-                "model '{}', layer '{}': linear input is {}×{}×{}, not flat", spec_.name,
-                l.name, x.c, x.h, x.w));
-          }
-          add_variable(l.name + ".weight", true, WeightLayout::out_in_to_in_out,
-                       {l.out_features, x.c});
-          if (l.bias) add_variable(l.name + ".bias", true, WeightLayout::same, {l.out_features});
-          out = {{}, l.out_features, 1, 1, true};
-          break;
-        case Op::pad_channels:
-          out.c = l.out_channels;
-          break;
-        case Op::subsample:
-          out.h = (x.h - 1) / l.stride + 1;
-          out.w = (x.w - 1) / l.stride + 1;
-          break;
-        case Op::input:
-          throw InputError(fmt::format("model '{}': layer '{}' is a second input", spec_.name,
-                                       l.name));
-        default:
-          break;
+      if (l.op == Op::conv2d && l.groups != 1) {
+        throw Unsupported(fmt::format(
+            "model '{}', layer '{}': grouped convolution (groups = {}) is not supported by "
+            "the TensorFlow backend",
+            spec_.name, l.name, l.groups));
       }
-      if (out.c <= 0 || out.h <= 0 || out.w <= 0) {
-        throw InputError(fmt::format("model '{}', layer '{}': output shape {}×{}×{} is empty",
-                                     spec_.name, l.name, out.c, out.h, out.w));
+      for (const auto& t : model_.layers[i].tensors) {
+        WeightLayout layout = WeightLayout::same;
+        if (t.role == model::TensorRole::weight && l.op == Op::conv2d) {
+          layout = WeightLayout::oihw_to_hwio;
+        } else if (t.role == model::TensorRole::weight && l.op == Op::linear) {
+          layout = WeightLayout::out_in_to_in_out;
+        }
+        add_variable(t.name, t.trainable, layout, t.shape);
       }
-      shapes_[i] = out;
     }
   }
 
+  // The layer that input `k` of layer `layer` reads (the analysis resolved and checked it).
   std::size_t input_index(std::size_t layer, std::size_t k) const {
-    const Layer& l = spec_.layers[layer];
-    if (l.inputs.empty()) return layer - 1;
-    const int idx = l.inputs.at(k);
-    if (idx < 0 || static_cast<std::size_t>(idx) >= layer) {
-      throw InputError(fmt::format("model '{}', layer '{}': input index {} is not an earlier "
-                                   "layer", spec_.name, l.name, idx));
-    }
-    return static_cast<std::size_t>(idx);
+    return static_cast<std::size_t>(model_.layers[layer].inputs.at(k));
   }
 
   // ---- forward pass --------------------------------------------------------------------------
@@ -325,200 +243,234 @@ class PlanBuilder {
     return "VALID";
   }
 
+  // Layer i's operations; `values` holds every earlier layer's output in this pass.
   Value forward_layer(std::size_t i, const std::vector<Value>& values, bool training,
                       const std::string& mode) {
     const Layer& l = spec_.layers[i];
     const std::string base = mode + "/" + sanitized(l.name);
-    Value x = values[input_index(i, 0)];
-    Value y = shapes_[i];
-    y.flat = x.flat;
+    const Value& x = values[input_index(i, 0)];
+    const model::Shape& out = model_.layers[i].out;
+    const Value y{{}, out.c, out.h, out.w, x.flat};
     switch (l.op) {
       case Op::input:
         break;
-      case Op::conv2d: {
-        x = as_4d(x, base + "/to_4d");
-        y.flat = false;
-        const std::string padding = window_padding(x, l, base, std::nullopt, true);
-        const std::vector<std::int64_t> strides{1, l.stride, l.stride, 1};
-        y.out = add({"Conv2D", base, {x.out, read(l.name + ".weight")},
-                     typed({{"strides", strides}, {"padding", padding},
-                            {"data_format", std::string("NHWC")},
-                            {"dilations", std::vector<std::int64_t>{1, 1, 1, 1}},
-                            {"use_cudnn_on_gpu", true}}),
-                     shape_of(y)});
-        if (l.bias) {
-          y.out = add({"BiasAdd", base + "/bias", {y.out, read(l.name + ".bias")},
-                       typed({{"data_format", std::string("NHWC")}}), shape_of(y)});
-        }
-        return y;
-      }
-      case Op::batch_norm: {
-        const bool was_flat = x.flat;
-        x = as_4d(x, base + "/to_4d");
-        const OpInput scale = l.affine ? read(l.name + ".weight")
-                                       : const_float(base + "/unit_scale", {x.c},
-                                                     std::vector<float>(x.c, 1.0f));
-        const OpInput offset = l.affine ? read(l.name + ".bias")
-                                        : const_float(base + "/zero_offset", {x.c},
-                                                      std::vector<float>(x.c, 0.0f));
-        Value bn = x;
-        // exponential_avg_factor is PyTorch's momentum: running = (1-f)·running + f·batch.
-        bn.out = add({"FusedBatchNormV3", base,
-                      {x.out, scale, offset, read(l.name + ".running_mean"),
-                       read(l.name + ".running_var")},
-                      typed({{"U", DataType::float32},
-                             {"epsilon", static_cast<float>(l.eps)},
-                             {"exponential_avg_factor",
-                              static_cast<float>(training ? l.momentum : 1.0)},
-                             {"data_format", std::string("NHWC")},
-                             {"is_training", training}}),
-                      shape_of(bn)});
-        if (training) {
-          for (const auto& [stat, index] :
-               {std::pair{std::string("running_mean"), 1}, std::pair{std::string("running_var"), 2}}) {
-            const auto& var = variable(l.name + "." + stat);
-            plan_.step_targets.push_back(
-                add({"AssignVariableOp", base + "/update_" + stat,
-                     {{var.handle, 0}, {bn.out.op, index}}, {{"dtype", DataType::float32}}, {}})
-                    .op);
-          }
-        }
-        return was_flat ? as_flat(bn, base + "/to_flat") : bn;
-      }
+      case Op::conv2d:
+        return conv2d(l, x, y, base);
+      case Op::batch_norm:
+        return batch_norm(l, x, base, training);
       case Op::relu:
-        y.out = add({"Relu", base, {x.out}, typed(), shape_of(y)});
-        return y;
+        return unary(y, {"Relu", base, {x.out}, typed(), shape_of(y)});
       case Op::max_pool:
-      case Op::avg_pool: {
-        x = as_4d(x, base + "/to_4d");
-        y.flat = false;
-        const bool is_max = l.op == Op::max_pool;
-        // Max pooling pads with the lowest float (never chosen); average pooling with zeros
-        // that count in the mean (count_include_pad), which TF's SAME would not do.
-        const std::string padding = window_padding(
-            x, l, base, is_max ? std::optional<float>(std::numeric_limits<float>::lowest())
-                               : std::nullopt,
-            is_max);
-        const std::vector<std::int64_t> window{1, l.kernel, l.kernel, 1};
-        const std::vector<std::int64_t> strides{1, l.stride, l.stride, 1};
-        y.out = add({is_max ? "MaxPool" : "AvgPool", base, {x.out},
-                     typed({{"ksize", window}, {"strides", strides}, {"padding", padding},
-                            {"data_format", std::string("NHWC")}}),
-                     shape_of(y)});
-        return y;
-      }
-      case Op::global_avg_pool: {
-        if (x.flat) return x;
-        const auto axes = const_int32(base + "/axes", {2}, {1, 2});
-        y.out = add({"Mean", base, {x.out, axes},
-                     typed({{"Tidx", DataType::int32}, {"keep_dims", true}}), shape_of(y)});
-        return y;
-      }
+      case Op::avg_pool:
+        return pool(l, x, y, base);
+      case Op::global_avg_pool:
+        return global_avg_pool(x, y, base);
       case Op::flatten:
         return as_flat(x, base);
-      case Op::linear: {
-        x = as_flat(x, base + "/flat");
-        y.flat = true;
-        y.out = add({"MatMul", base, {x.out, read(l.name + ".weight")},
-                     typed({{"transpose_a", false}, {"transpose_b", false}}), shape_of(y)});
-        if (l.bias) {
-          y.out = add({"BiasAdd", base + "/bias", {y.out, read(l.name + ".bias")},
-                       typed({{"data_format", std::string("NHWC")}}), shape_of(y)});
-        }
-        return y;
-      }
-      case Op::dropout: {
-        if (!training || l.p <= 0.0) return x;
-        std::vector<std::int64_t> per_sample;
-        if (x.flat) {
-          per_sample = {x.c};
-        } else {
-          per_sample = {x.h, x.w, x.c};
-        }
-        const std::int64_t rank = static_cast<std::int64_t>(per_sample.size()) + 1;
-        const auto mask_shape = add({"Placeholder", base + "/mask_shape", {},
-                                     {{"dtype", DataType::int32}, {"shape", ShapeAttr{{rank}}}},
-                                     {rank}});
-        plan_.dropout_masks.push_back({mask_shape.op, per_sample});
-        // The mask's shape is fed, not taken from x, so the mask is off the gradient path.
-        const auto uniform = add({"RandomUniform", base + "/uniform", {mask_shape},
-                                  {{"dtype", DataType::float32}, {"T", DataType::int32},
-                                   {"seed", std::int64_t{0}}, {"seed2", std::int64_t{0}}},
-                                  shape_of(x)});
-        const auto keep = add({"GreaterEqual", base + "/keep", {uniform, scalar(base + "/p", l.p)},
-                               typed(), shape_of(x)});
-        const auto mask = add({"Cast", base + "/mask", {keep},
-                               {{"SrcT", DataType::boolean}, {"DstT", DataType::float32},
-                                {"Truncate", false}},
-                               shape_of(x)});
-        const auto kept = add({"Mul", base + "/apply", {x.out, mask}, typed(), shape_of(x)});
-        y = x;
-        y.out = add({"Mul", base, {kept, scalar(base + "/rescale", 1.0 / (1.0 - l.p))}, typed(),
-                     shape_of(x)});
-        return y;
-      }
-      case Op::add: {
-        Value other = values[input_index(i, 1)];
-        if (x.flat != other.flat) {
-          x = as_4d(x, base + "/lhs_4d");
-          other = as_4d(other, base + "/rhs_4d");
-        }
-        y.flat = x.flat;
-        y.out = add({"AddV2", base, {x.out, other.out}, typed(), shape_of(y)});
-        return y;
-      }
-      case Op::pad_channels: {
-        const std::int32_t extra = l.out_channels - x.c;
-        const auto paddings =
-            x.flat ? const_int32(base + "/paddings", {2, 2}, {0, 0, 0, extra})
-                   : const_int32(base + "/paddings", {4, 2}, {0, 0, 0, 0, 0, 0, 0, extra});
-        y.out = add({"Pad", base, {x.out, paddings}, typed({{"Tpaddings", DataType::int32}}),
-                     shape_of(y)});
-        return y;
-      }
-      case Op::subsample: {
-        if (x.flat || l.stride == 1) return x;
-        const auto zeros = const_int32(base + "/begin", {4}, {0, 0, 0, 0});
-        const auto ends = const_int32(base + "/end", {4}, {0, 0, 0, 0});
-        const auto strides = const_int32(base + "/strides", {4}, {1, l.stride, l.stride, 1});
-        y.out = add({"StridedSlice", base, {x.out, zeros, ends, strides},
-                     typed({{"Index", DataType::int32},
-                            {"begin_mask", std::int64_t{15}},
-                            {"end_mask", std::int64_t{15}},
-                            {"ellipsis_mask", std::int64_t{0}},
-                            {"new_axis_mask", std::int64_t{0}},
-                            {"shrink_axis_mask", std::int64_t{0}}}),
-                     shape_of(y)});
-        return y;
-      }
+      case Op::linear:
+        return linear(l, x, y, base);
+      case Op::dropout:
+        return dropout(l, x, base, training);
+      case Op::add:
+        return add_inputs(x, values[input_index(i, 1)], y, base);
+      case Op::pad_channels:
+        return pad_channels(l, x, y, base);
+      case Op::subsample:
+        return subsample(l, x, y, base);
       case Op::scale:
-        y.out = add({"Mul", base, {x.out, scalar(base + "/factor", l.scale)}, typed(),
-                     shape_of(y)});
-        return y;
-      case Op::gelu: {
-        // Exact GELU, x·½(1 + erf(x/√2)) as PyTorch's default; TF's Gelu op has no C++ gradient.
-        const auto scaled = add({"Mul", base + "/x_over_sqrt2",
-                                 {x.out, scalar(base + "/inv_sqrt2", 1.0 / std::sqrt(2.0))},
-                                 typed(), shape_of(y)});
-        const auto erf = add({"Erf", base + "/erf", {scaled}, typed(), shape_of(y)});
-        const auto one_plus =
-            add({"AddV2", base + "/one_plus", {erf, scalar(base + "/one", 1.0)}, typed(),
-                 shape_of(y)});
-        const auto times_x = add({"Mul", base + "/times_x", {x.out, one_plus}, typed(),
-                                  shape_of(y)});
-        y.out = add({"Mul", base, {times_x, scalar(base + "/half", 0.5)}, typed(), shape_of(y)});
-        return y;
-      }
+        return unary(y, {"Mul", base, {x.out, scalar(base + "/factor", l.scale)}, typed(),
+                         shape_of(y)});
+      case Op::gelu:
+        return gelu(x, y, base);
     }
     throw Unsupported(fmt::format("model '{}', layer '{}': op {} is not supported", spec_.name,
-                                  l.name, op_name_text(l.op)));
+                                  l.name, model::op_name(l.op)));
+  }
+
+  // `y` computed by the one operation `op`.
+  Value unary(Value y, GraphOp op) {
+    y.out = add(std::move(op));
+    return y;
+  }
+
+  Value conv2d(const Layer& l, Value x, Value y, const std::string& base) {
+    x = as_4d(x, base + "/to_4d");
+    y.flat = false;
+    const std::string padding = window_padding(x, l, base, std::nullopt, true);
+    const std::vector<std::int64_t> strides{1, l.stride, l.stride, 1};
+    y.out = add({"Conv2D", base, {x.out, read(l.name + ".weight")},
+                 typed({{"strides", strides}, {"padding", padding},
+                        {"data_format", std::string("NHWC")},
+                        {"dilations", std::vector<std::int64_t>{1, 1, 1, 1}},
+                        {"use_cudnn_on_gpu", true}}),
+                 shape_of(y)});
+    return with_bias(l, y, base);
+  }
+
+  // Adds the layer's bias, when it has one, to the NHWC or flat `y`.
+  Value with_bias(const Layer& l, Value y, const std::string& base) {
+    if (l.bias) {
+      y.out = add({"BiasAdd", base + "/bias", {y.out, read(l.name + ".bias")},
+                   typed({{"data_format", std::string("NHWC")}}), shape_of(y)});
+    }
+    return y;
+  }
+
+  Value batch_norm(const Layer& l, Value x, const std::string& base, bool training) {
+    const bool was_flat = x.flat;
+    x = as_4d(x, base + "/to_4d");
+    const OpInput scale = l.affine ? read(l.name + ".weight")
+                                   : const_float(base + "/unit_scale", {x.c},
+                                                 std::vector<float>(x.c, 1.0f));
+    const OpInput offset = l.affine ? read(l.name + ".bias")
+                                    : const_float(base + "/zero_offset", {x.c},
+                                                  std::vector<float>(x.c, 0.0f));
+    Value bn = x;
+    // exponential_avg_factor is PyTorch's momentum: running = (1-f)·running + f·batch.
+    bn.out = add({"FusedBatchNormV3", base,
+                  {x.out, scale, offset, read(l.name + ".running_mean"),
+                   read(l.name + ".running_var")},
+                  typed({{"U", DataType::float32},
+                         {"epsilon", static_cast<float>(l.eps)},
+                         {"exponential_avg_factor",
+                          static_cast<float>(training ? l.momentum : 1.0)},
+                         {"data_format", std::string("NHWC")},
+                         {"is_training", training}}),
+                  shape_of(bn)});
+    if (training) {
+      for (const auto& [stat, index] :
+           {std::pair{std::string("running_mean"), 1}, std::pair{std::string("running_var"), 2}}) {
+        const auto& var = variable(l.name + "." + stat);
+        plan_.step_targets.push_back(
+            add({"AssignVariableOp", base + "/update_" + stat,
+                 {{var.handle, 0}, {bn.out.op, index}}, {{"dtype", DataType::float32}}, {}})
+                .op);
+      }
+    }
+    return was_flat ? as_flat(bn, base + "/to_flat") : bn;
+  }
+
+  Value pool(const Layer& l, Value x, Value y, const std::string& base) {
+    x = as_4d(x, base + "/to_4d");
+    y.flat = false;
+    const bool is_max = l.op == Op::max_pool;
+    // Max pooling pads with the lowest float (never chosen); average pooling with zeros
+    // that count in the mean (count_include_pad), which TF's SAME would not do.
+    const std::string padding = window_padding(
+        x, l, base, is_max ? std::optional<float>(std::numeric_limits<float>::lowest())
+                           : std::nullopt,
+        is_max);
+    const std::vector<std::int64_t> window{1, l.kernel, l.kernel, 1};
+    const std::vector<std::int64_t> strides{1, l.stride, l.stride, 1};
+    y.out = add({is_max ? "MaxPool" : "AvgPool", base, {x.out},
+                 typed({{"ksize", window}, {"strides", strides}, {"padding", padding},
+                        {"data_format", std::string("NHWC")}}),
+                 shape_of(y)});
+    return y;
+  }
+
+  Value global_avg_pool(const Value& x, Value y, const std::string& base) {
+    if (x.flat) return x;
+    const auto axes = const_int32(base + "/axes", {2}, {1, 2});
+    y.out = add({"Mean", base, {x.out, axes},
+                 typed({{"Tidx", DataType::int32}, {"keep_dims", true}}), shape_of(y)});
+    return y;
+  }
+
+  Value linear(const Layer& l, Value x, Value y, const std::string& base) {
+    x = as_flat(x, base + "/flat");
+    y.flat = true;
+    y.out = add({"MatMul", base, {x.out, read(l.name + ".weight")},
+                 typed({{"transpose_a", false}, {"transpose_b", false}}), shape_of(y)});
+    return with_bias(l, y, base);
+  }
+
+  Value dropout(const Layer& l, const Value& x, const std::string& base, bool training) {
+    if (!training || l.p <= 0.0) return x;
+    std::vector<std::int64_t> per_sample;
+    if (x.flat) {
+      per_sample = {x.c};
+    } else {
+      per_sample = {x.h, x.w, x.c};
+    }
+    const std::int64_t rank = static_cast<std::int64_t>(per_sample.size()) + 1;
+    const auto mask_shape = add({"Placeholder", base + "/mask_shape", {},
+                                 {{"dtype", DataType::int32}, {"shape", ShapeAttr{{rank}}}},
+                                 {rank}});
+    plan_.dropout_masks.push_back({mask_shape.op, per_sample});
+    // The mask's shape is fed, not taken from x, so the mask is off the gradient path.
+    const auto uniform = add({"RandomUniform", base + "/uniform", {mask_shape},
+                              {{"dtype", DataType::float32}, {"T", DataType::int32},
+                               {"seed", std::int64_t{0}}, {"seed2", std::int64_t{0}}},
+                              shape_of(x)});
+    const auto keep = add({"GreaterEqual", base + "/keep", {uniform, scalar(base + "/p", l.p)},
+                           typed(), shape_of(x)});
+    const auto mask = add({"Cast", base + "/mask", {keep},
+                           {{"SrcT", DataType::boolean}, {"DstT", DataType::float32},
+                            {"Truncate", false}},
+                           shape_of(x)});
+    const auto kept = add({"Mul", base + "/apply", {x.out, mask}, typed(), shape_of(x)});
+    Value y = x;
+    y.out = add({"Mul", base, {kept, scalar(base + "/rescale", 1.0 / (1.0 - l.p))}, typed(),
+                 shape_of(x)});
+    return y;
+  }
+
+  Value add_inputs(Value x, Value other, Value y, const std::string& base) {
+    if (x.flat != other.flat) {
+      x = as_4d(x, base + "/lhs_4d");
+      other = as_4d(other, base + "/rhs_4d");
+    }
+    y.flat = x.flat;
+    y.out = add({"AddV2", base, {x.out, other.out}, typed(), shape_of(y)});
+    return y;
+  }
+
+  Value pad_channels(const Layer& l, const Value& x, Value y, const std::string& base) {
+    const std::int32_t extra = l.out_channels - x.c;
+    const auto paddings =
+        x.flat ? const_int32(base + "/paddings", {2, 2}, {0, 0, 0, extra})
+               : const_int32(base + "/paddings", {4, 2}, {0, 0, 0, 0, 0, 0, 0, extra});
+    y.out = add({"Pad", base, {x.out, paddings}, typed({{"Tpaddings", DataType::int32}}),
+                 shape_of(y)});
+    return y;
+  }
+
+  Value subsample(const Layer& l, const Value& x, Value y, const std::string& base) {
+    if (x.flat || l.stride == 1) return x;
+    const auto zeros = const_int32(base + "/begin", {4}, {0, 0, 0, 0});
+    const auto ends = const_int32(base + "/end", {4}, {0, 0, 0, 0});
+    const auto strides = const_int32(base + "/strides", {4}, {1, l.stride, l.stride, 1});
+    y.out = add({"StridedSlice", base, {x.out, zeros, ends, strides},
+                 typed({{"Index", DataType::int32},
+                        {"begin_mask", std::int64_t{15}},
+                        {"end_mask", std::int64_t{15}},
+                        {"ellipsis_mask", std::int64_t{0}},
+                        {"new_axis_mask", std::int64_t{0}},
+                        {"shrink_axis_mask", std::int64_t{0}}}),
+                 shape_of(y)});
+    return y;
+  }
+
+  // Exact GELU, x·½(1 + erf(x/√2)) as PyTorch's default; TF's Gelu op has no C++ gradient.
+  Value gelu(const Value& x, Value y, const std::string& base) {
+    const auto scaled = add({"Mul", base + "/x_over_sqrt2",
+                             {x.out, scalar(base + "/inv_sqrt2", 1.0 / std::sqrt(2.0))},
+                             typed(), shape_of(y)});
+    const auto erf = add({"Erf", base + "/erf", {scaled}, typed(), shape_of(y)});
+    const auto one_plus =
+        add({"AddV2", base + "/one_plus", {erf, scalar(base + "/one", 1.0)}, typed(),
+             shape_of(y)});
+    const auto times_x = add({"Mul", base + "/times_x", {x.out, one_plus}, typed(),
+                              shape_of(y)});
+    y.out = add({"Mul", base, {times_x, scalar(base + "/half", 0.5)}, typed(), shape_of(y)});
+    return y;
   }
 
   Value forward(bool training) {
     const std::string mode = training ? "train" : "eval";
     std::vector<Value> values(spec_.layers.size());
-    values[0] = shapes_[0];
-    values[0].out = {plan_.images, 0};
+    values[0] = {{plan_.images, 0}, spec_.input.c, spec_.input.h, spec_.input.w, false};
     for (std::size_t i = 1; i < spec_.layers.size(); ++i) {
       values[i] = forward_layer(i, values, training, mode);
     }
@@ -578,12 +530,12 @@ class PlanBuilder {
     }
   }
 
-  const model::ModelSpec& spec_;
+  const model::AnalysedModel& model_;
+  const model::ModelSpec& spec_;  // model_.spec
   const PlanOptions& options_;
   GraphPlan plan_;
   std::set<std::string> names_;
   std::map<std::string, int> variable_index_;
-  std::vector<Value> shapes_;
 };
 
 std::vector<std::int64_t> check_shape(const std::vector<float>& values,
@@ -597,6 +549,40 @@ std::vector<std::int64_t> check_shape(const std::vector<float>& values,
   return shape;
 }
 
+enum class Direction { to_tf, from_tf };
+
+// The spec tensor `values` in the variable's layout (to_tf), or back (from_tf): each element
+// moves between its spec index and its TensorFlow index, whichever way `direction` says.
+std::vector<float> permuted(const std::vector<float>& values,
+                            const std::vector<std::int64_t>& spec_shape, WeightLayout layout,
+                            Direction direction) {
+  check_shape(values, spec_shape);
+  if (layout == WeightLayout::same) return values;
+  std::vector<float> out(values.size());
+  const auto move = [&](std::int64_t spec_index, std::int64_t tf_index) {
+    const auto s = static_cast<std::size_t>(spec_index);
+    const auto t = static_cast<std::size_t>(tf_index);
+    if (direction == Direction::to_tf) {
+      out[t] = values[s];
+    } else {
+      out[s] = values[t];
+    }
+  };
+  if (layout == WeightLayout::out_in_to_in_out) {
+    const auto rows = spec_shape[0], cols = spec_shape[1];
+    for (std::int64_t o = 0; o < rows; ++o)
+      for (std::int64_t i = 0; i < cols; ++i) move(o * cols + i, i * rows + o);
+    return out;
+  }
+  const auto O = spec_shape[0], I = spec_shape[1], H = spec_shape[2], W = spec_shape[3];
+  for (std::int64_t o = 0; o < O; ++o)
+    for (std::int64_t i = 0; i < I; ++i)
+      for (std::int64_t h = 0; h < H; ++h)
+        for (std::int64_t w = 0; w < W; ++w)
+          move(((o * I + i) * H + h) * W + w, ((h * W + w) * I + i) * O + o);
+  return out;
+}
+
 }  // namespace
 
 bool same_padding_matches(int size, int kernel, int stride, int padding) {
@@ -605,19 +591,19 @@ bool same_padding_matches(int size, int kernel, int stride, int padding) {
   return same_out == window_output(size, kernel, stride, padding) && pad_total / 2 == padding;
 }
 
-GraphPlan plan_graph(const model::ModelSpec& spec, const PlanOptions& options) {
+GraphPlan plan_graph(const model::AnalysedModel& model, const PlanOptions& options) {
   if (options.optimizer.kind != OptimizerConfig::Kind::sgd) {
     throw Unsupported("the TensorFlow backend implements only the sgd optimizer (adamw: not yet)");
   }
-  return PlanBuilder(spec, options).build();
+  return PlanBuilder(model, options).build();
 }
 
-std::optional<std::string> unsupported_reason(const model::ModelSpec& spec,
+std::optional<std::string> unsupported_reason(const model::AnalysedModel& model,
                                               const OptimizerConfig& optimizer) {
   try {
     PlanOptions options;
     options.optimizer = optimizer;
-    plan_graph(spec, options);
+    plan_graph(model, options);
   } catch (const Unsupported& e) {
     return std::string(e.what());
   }
@@ -626,47 +612,13 @@ std::optional<std::string> unsupported_reason(const model::ModelSpec& spec,
 
 std::vector<float> to_tf_layout(const std::vector<float>& values,
                                 const std::vector<std::int64_t>& spec_shape, WeightLayout layout) {
-  check_shape(values, spec_shape);
-  std::vector<float> out(values.size());
-  if (layout == WeightLayout::same) return values;
-  if (layout == WeightLayout::out_in_to_in_out) {
-    const auto rows = spec_shape[0], cols = spec_shape[1];
-    for (std::int64_t o = 0; o < rows; ++o)
-      for (std::int64_t i = 0; i < cols; ++i) out[static_cast<std::size_t>(i * rows + o)] =
-          values[static_cast<std::size_t>(o * cols + i)];
-    return out;
-  }
-  const auto O = spec_shape[0], I = spec_shape[1], H = spec_shape[2], W = spec_shape[3];
-  for (std::int64_t o = 0; o < O; ++o)
-    for (std::int64_t i = 0; i < I; ++i)
-      for (std::int64_t h = 0; h < H; ++h)
-        for (std::int64_t w = 0; w < W; ++w)
-          out[static_cast<std::size_t>(((h * W + w) * I + i) * O + o)] =
-              values[static_cast<std::size_t>(((o * I + i) * H + h) * W + w)];
-  return out;
+  return permuted(values, spec_shape, layout, Direction::to_tf);
 }
 
 std::vector<float> from_tf_layout(const std::vector<float>& values,
                                   const std::vector<std::int64_t>& spec_shape,
                                   WeightLayout layout) {
-  check_shape(values, spec_shape);
-  std::vector<float> out(values.size());
-  if (layout == WeightLayout::same) return values;
-  if (layout == WeightLayout::out_in_to_in_out) {
-    const auto rows = spec_shape[0], cols = spec_shape[1];
-    for (std::int64_t o = 0; o < rows; ++o)
-      for (std::int64_t i = 0; i < cols; ++i) out[static_cast<std::size_t>(o * cols + i)] =
-          values[static_cast<std::size_t>(i * rows + o)];
-    return out;
-  }
-  const auto O = spec_shape[0], I = spec_shape[1], H = spec_shape[2], W = spec_shape[3];
-  for (std::int64_t o = 0; o < O; ++o)
-    for (std::int64_t i = 0; i < I; ++i)
-      for (std::int64_t h = 0; h < H; ++h)
-        for (std::int64_t w = 0; w < W; ++w)
-          out[static_cast<std::size_t>(((o * I + i) * H + h) * W + w)] =
-              values[static_cast<std::size_t>(((h * W + w) * I + i) * O + o)];
-  return out;
+  return permuted(values, spec_shape, layout, Direction::from_tf);
 }
 
 std::vector<float> smoothed_targets(const std::vector<std::int64_t>& labels, int classes,

@@ -13,6 +13,7 @@
 
 #include "backends/backend.h"
 #include "backends/tensorflow/tf_c_api.h"
+#include "model/analysis.h"
 #include "model/spec.h"
 #include "model/weights.h"
 
@@ -98,12 +99,13 @@ struct PlanOptions {
   OptimizerConfig optimizer;
 };
 
-// Translates `spec` (which must be valid; shapes are recomputed here) into a graph plan.
-// Throws cb::Unsupported for what this backend cannot express (the message names the layer).
-GraphPlan plan_graph(const model::ModelSpec& spec, const PlanOptions& options);
+// Translates an analysed model (model::analyse: valid, every shape inferred; nothing is
+// inferred again here) into a graph plan. Throws cb::Unsupported for what this backend cannot
+// express (the message names the layer).
+GraphPlan plan_graph(const model::AnalysedModel& model, const PlanOptions& options);
 
-// Why `spec` cannot be planned, or nullopt.
-std::optional<std::string> unsupported_reason(const model::ModelSpec& spec,
+// Why `model` cannot be planned, or nullopt.
+std::optional<std::string> unsupported_reason(const model::AnalysedModel& model,
                                               const OptimizerConfig& optimizer);
 
 // Whether TensorFlow's "SAME" padding equals the spec's symmetric `padding` for this window on

@@ -21,10 +21,10 @@ class TensorFlowTrainer : public Trainer {
  public:
   TensorFlowTrainer(std::shared_ptr<const tf::TensorFlowLibrary> library,
                     const TrainerConfig& config)
-      : spec_(*config.spec), optimizer_(config.optimizer) {
+      : spec_(config.model->spec), optimizer_(config.optimizer) {
     tf::PlanOptions options;
     options.optimizer = config.optimizer;
-    plan_ = tf::plan_graph(spec_, options);
+    plan_ = tf::plan_graph(*config.model, options);
     tf::SessionSettings settings;
     settings.intra_op_threads = config.execution.threads;
     settings.xla = config.execution.xla;
@@ -161,7 +161,18 @@ class TensorFlowBackend : public Backend {
   }
 
   std::optional<std::string> cannot_build(const model::ModelSpec& spec) const override {
-    return tf::unsupported_reason(spec, OptimizerConfig{});
+    return tf::unsupported_reason(model::analyse(spec), OptimizerConfig{});
+  }
+
+  // TensorFlow honours every setting but mixed precision (channels_last and autotune are hints
+  // it has no use for; determinism and XLA are session options).
+  std::optional<std::string> unsupported(const ExecutionSettings& settings) const override {
+    if (settings.precision != MixedPrecision::off) {
+      return fmt::format("the TensorFlow backend trains in float32 only (mixed precision: not "
+                         "yet; precision = {})",
+                         to_string(settings.precision));
+    }
+    return std::nullopt;
   }
 
   std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const override {
@@ -169,12 +180,10 @@ class TensorFlowBackend : public Backend {
     if (!loaded.library) {
       throw Unsupported("framework 'tensorflow' is not available: " + loaded.reason);
     }
-    if (!config.spec || !config.initial_weights) {
-      throw InputError("the TensorFlow trainer needs a model spec and its initial weights");
+    if (!config.model || !config.initial_weights) {
+      throw InputError("the TensorFlow trainer needs a model and its initial weights");
     }
-    if (config.execution.precision != MixedPrecision::off) {
-      throw Unsupported("the TensorFlow backend trains in float32 only (mixed precision: not yet)");
-    }
+    if (auto why = unsupported(config.execution)) throw Unsupported(*why);
     const auto devices = info().devices;
     bool known = false;
     for (const auto& d : devices) known = known || d.id == config.execution.device;

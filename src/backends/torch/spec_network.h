@@ -5,9 +5,11 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "model/analysis.h"
 #include "model/spec.h"
 #include "model/weights.h"
 
@@ -22,9 +24,9 @@ struct NamedParameter {
 
 class SpecNetwork {
  public:
-  // Infers shapes, lays out every tensor the spec defines (zeros) and refuses an invalid spec
-  // with an InputError naming the layer.
-  SpecNetwork(const model::ModelSpec& spec, at::TensorOptions options);
+  // Lays out every tensor the analysed model defines (zeros), in its shapes; the analysis
+  // (model::analyse, run by the harness) has validated the spec and inferred every shape.
+  SpecNetwork(std::shared_ptr<const model::AnalysedModel> model, at::TensorOptions options);
 
   // Copies `weights` bit for bit; refuses missing, extra or misshapen tensors by name.
   void load(const model::Weights& weights);
@@ -47,10 +49,15 @@ class SpecNetwork {
   struct LayerTensors {
     int weight = -1, bias = -1, running_mean = -1, running_var = -1;
   };
-  int add_tensor(const std::string& name, bool trainable, std::vector<std::int64_t> shape,
-                 at::TensorOptions options);
+  int add_tensor(const model::ParameterShape& tensor, at::TensorOptions options);
+  // Layer i's output from its first input `x` and the outputs so far (`outs`); `in_place`: x
+  // may be overwritten (its only reader, and its op's backward does not need it).
+  at::Tensor forward_layer(std::size_t i, const at::Tensor& x, std::vector<at::Tensor>& outs,
+                           bool in_place, bool training) const;
+  at::Tensor param(int index) const;
 
-  model::ModelSpec spec_;
+  std::shared_ptr<const model::AnalysedModel> model_;
+  const model::ModelSpec& spec_;
   std::vector<NamedParameter> tensors_;
   std::vector<LayerTensors> layer_tensors_;  // one per spec layer
   std::vector<int> consumers_;               // how many layers read each layer's output

@@ -22,17 +22,23 @@ namespace {
 
 constexpr const char* kDeviceChoices = "'cpu' or 'cuda:N'";
 
+// "cuda:N", N decimal digits.
+bool is_cuda_id(const std::string& id) {
+  return id.rfind("cuda:", 0) == 0 && id.size() > 5 &&
+         id.find_first_not_of("0123456789", 5) == std::string::npos;
+}
+
+std::string no_cuda_text(const std::string& id) {
+  return fmt::format("device '{}': this LibTorch ({}) has no CUDA device available; use 'cpu'",
+                     id, TORCH_VERSION);
+}
+
 // "cpu" or "cuda:N"; anything else is refused by name.
 at::Device parse_device(const std::string& id) {
   if (id == "cpu") return at::Device(at::kCPU);
-  if (id.rfind("cuda:", 0) == 0 && id.size() > 5 &&
-      id.find_first_not_of("0123456789", 5) == std::string::npos) {
+  if (is_cuda_id(id)) {
     const int index = std::stoi(id.substr(5));
-    if (!torch::cuda::is_available()) {
-      throw Unsupported(fmt::format(
-          "device '{}': this LibTorch ({}) has no CUDA device available; use 'cpu'", id,
-          TORCH_VERSION));
-    }
+    if (!torch::cuda::is_available()) throw Unsupported(no_cuda_text(id));
     if (index >= static_cast<int>(torch::cuda::device_count())) {
       throw InputError(fmt::format("device '{}': only {} CUDA device(s) are visible", id,
                                    torch::cuda::device_count()));
@@ -75,7 +81,7 @@ class TorchTrainer final : public Trainer {
         optimizer_(config.optimizer),
         precision_(config.execution.precision),
         channels_last_(config.execution.channels_last),
-        network_(*config.spec, at::TensorOptions().dtype(at::kFloat).device(device_)) {
+        network_(config.model, at::TensorOptions().dtype(at::kFloat).device(device_)) {
     network_.load(*config.initial_weights);
     if (channels_last_) network_.set_channels_last(true);
     params_ = network_.trainable();
@@ -91,8 +97,8 @@ class TorchTrainer final : public Trainer {
       loss_scale_ = at::full({1}, 65536.0, at::TensorOptions().dtype(at::kFloat).device(device_));
       growth_tracker_ = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(device_));
     }
-    num_classes_ = config.spec->num_classes;
-    input_ = config.spec->input;
+    num_classes_ = config.model->spec.num_classes;
+    input_ = config.model->spec.input;
     if (config.distributed && config.distributed->world_size > 1) {
       data_parallel_ = std::make_unique<DataParallelGroup>(*config.distributed, device_, params_);
     }
@@ -347,9 +353,29 @@ class TorchTrainer final : public Trainer {
   std::unique_ptr<DataParallelGroup> data_parallel_;  // world size > 1 only
 };
 
-// Refuses what this build or machine cannot do, naming the option, before anything is built.
+// What this build or machine cannot do with `settings`, naming the option; nullopt when it can.
+std::optional<std::string> unsupported_settings(const ExecutionSettings& settings) {
+  const bool cuda = settings.device.rfind("cuda", 0) == 0;
+  if (settings.precision != MixedPrecision::off && !cuda) {
+    return fmt::format("--precision {}: mixed precision needs a CUDA device; this trainer is on "
+                       "'{}'",
+                       precision_name(settings.precision), settings.device);
+  }
+  if (settings.autotune && !cuda) {
+    return fmt::format("--autotune: cuDNN autotuning needs a CUDA device; this trainer is on '{}'",
+                       settings.device);
+  }
+  if (settings.xla) return "--xla: XLA is TensorFlow's compiler; the torch backend has none";
+  if (is_cuda_id(settings.device) && !torch::cuda::is_available()) {
+    return no_cuda_text(settings.device);
+  }
+  return std::nullopt;
+}
+
+// Refuses what is wrong with `config` (InputError) or what this build or machine cannot do
+// (Unsupported, unsupported_settings' words), naming the option, before anything is built.
 void check_config(const TrainerConfig& config) {
-  if (!config.spec) throw InputError("torch backend: no model spec given");
+  if (!config.model) throw InputError("torch backend: no model given");
   if (!config.initial_weights) throw InputError("torch backend: no initial weights given");
   if (config.execution.threads < 0) {
     throw InputError(fmt::format("--threads {}: expected 0 (all cores) or more", config.execution.threads));
@@ -365,18 +391,7 @@ void check_config(const TrainerConfig& config) {
       (o.beta1 < 0 || o.beta1 >= 1 || o.beta2 < 0 || o.beta2 >= 1 || o.eps <= 0)) {
     throw InputError("optimizer: AdamW needs beta1 and beta2 in [0, 1) and eps > 0");
   }
-  const bool cuda = config.execution.device.rfind("cuda", 0) == 0;
-  if (config.execution.precision != MixedPrecision::off && !cuda) {
-    throw Unsupported(fmt::format("--precision {}: mixed precision needs a CUDA device; this "
-                                  "trainer is on '{}'",
-                                  precision_name(config.execution.precision), config.execution.device));
-  }
-  if (config.execution.autotune && !cuda) {
-    throw Unsupported(fmt::format("--autotune: cuDNN autotuning needs a CUDA device; this "
-                                  "trainer is on '{}'",
-                                  config.execution.device));
-  }
-  if (config.execution.xla) throw Unsupported("--xla: XLA is TensorFlow's compiler; the torch backend has none");
+  if (auto why = unsupported_settings(config.execution)) throw Unsupported(*why);
 }
 
 class TorchBackend final : public Backend {
@@ -397,6 +412,10 @@ class TorchBackend final : public Backend {
   }
 
   bool supports_distributed() const override { return true; }
+
+  std::optional<std::string> unsupported(const ExecutionSettings& settings) const override {
+    return unsupported_settings(settings);
+  }
 
   std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const override {
     check_config(config);
