@@ -129,7 +129,7 @@ class TrialRun {
     initial_ = model::initial_weights(model_, spec_.seed);
 
     backends::TrainerConfig tc;
-    tc.model = std::make_shared<const model::AnalysedModel>(model::analyse(model_));
+    tc.model = std::make_shared<const model::AnalysedModel>(model::analyse(model_));  // analysed once, here
     tc.initial_weights = &initial_;
     tc.optimizer = recipe_.optimizer;
     tc.execution = recipe_.execution;
@@ -140,8 +140,8 @@ class TrialRun {
 
     out_.dataset = dataset_.name;
     out_.synthetic = dataset_.synthetic;
-    out_.parameters = model::parameter_count(model_);
-    out_.mflops_per_image = static_cast<double>(model::flop_count(model_)) / 1e6;
+    out_.parameters = tc.model->parameters;
+    out_.mflops_per_image = static_cast<double>(tc.model->flops) / 1e6;
     out_.world_size = world_->size();
     if (trainer_->parameter_count() != out_.parameters) {
       throw CheckFailed(fmt::format("{} reports {} parameters for {} but the spec has {}",

@@ -46,7 +46,7 @@ class FakeTrainer final : public backends::Trainer {
  public:
   FakeTrainer(const backends::TrainerConfig& config, Script& script)
       : script_(script), weights_(*config.initial_weights),
-        parameters_(model::parameter_count(*config.spec) + script.parameter_offset) {}
+        parameters_(config.model->parameters + script.parameter_offset) {}
   data::Layout input_layout() const override { return data::Layout::nchw; }
   std::int64_t parameter_count() const override { return parameters_; }
   backends::StepResult train_step(const data::Batch&) override {
