@@ -138,6 +138,24 @@ int run_local_world(const TrainOptions& o) {
   return status;
 }
 
+// The closing lines of a trial: its status and headline figures, and where the result is.
+void print_outcome(const trial::TrialSpec& spec, const trial::TrialOutcome& out) {
+  fmt::print("{}: {} {} {} after {} epoch(s): test accuracy {}, training time {:.1f} s, {:.1f} images/s{}\n",
+             results::to_string(out.state), spec.framework, spec.model,
+             out.synthetic ? "[synthetic data: accuracy is not CIFAR's]" : "",
+             out.epochs.size(),
+             out.test_accuracy ? fmt::format("{:.2f}%", 100 * *out.test_accuracy) : "n/a",
+             out.training_time_s, out.images_per_s,
+             out.time_to_target_s ? fmt::format(", target reached after {:.1f} s", *out.time_to_target_s) : "");
+  if (out.world_size > 1) {
+    fmt::print("{} processes: {:.1f} images/s in total ({:.1f} per rank), {:.1f} ms of communication per "
+               "step on rank 0\n",
+               out.world_size, out.images_per_s,
+               fmt::join(out.images_per_s_by_rank, ", "), 1000 * out.communication_s_per_step);
+  }
+  fmt::print("result: {}\n", (spec.out_dir / "result.json").string());
+}
+
 int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironment>& rank) {
   if (!o.tf_lib.empty()) setenv("CIFARBENCH_TF_LIB", o.tf_lib.c_str(), 1);
   trial::TrialSpec spec = build_spec(o);
@@ -196,22 +214,7 @@ int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironme
     throw;
   }
   std::signal(SIGINT, SIG_DFL);
-  if (leader && !log::quiet()) {
-    fmt::print("{}: {} {} {} after {} epoch(s): test accuracy {}, training time {:.1f} s, {:.1f} images/s{}\n",
-               results::to_string(out.state), spec.framework, spec.model,
-               out.synthetic ? "[synthetic data: accuracy is not CIFAR's]" : "",
-               out.epochs.size(),
-               out.test_accuracy ? fmt::format("{:.2f}%", 100 * *out.test_accuracy) : "n/a",
-               out.training_time_s, out.images_per_s,
-               out.time_to_target_s ? fmt::format(", target reached after {:.1f} s", *out.time_to_target_s) : "");
-    if (out.world_size > 1) {
-      fmt::print("{} processes: {:.1f} images/s in total ({:.1f} per rank), {:.1f} ms of communication per "
-                 "step on rank 0\n",
-                 out.world_size, out.images_per_s,
-                 fmt::join(out.images_per_s_by_rank, ", "), 1000 * out.communication_s_per_step);
-    }
-    fmt::print("result: {}\n", (spec.out_dir / "result.json").string());
-  }
+  if (leader && !log::quiet()) print_outcome(spec, out);
   switch (out.state) {
     case results::TrialStatus::completed: return 0;
     case results::TrialStatus::interrupted: return static_cast<int>(ExitStatus::interrupted);
