@@ -268,9 +268,11 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
   cmd->callback([o, cmd] {
     if (!o->trial_file.empty()) {
       for (const CLI::Option* opt : cmd->get_options()) {
-        if (opt->count() > 0 && opt->get_name() != "--trial" && opt->get_name() != "--step-log") {
+        // By long name: get_name() is "" for a hidden option such as --trial itself.
+        const std::string name = opt->get_lnames().empty() ? opt->get_name() : "--" + opt->get_lnames().front();
+        if (opt->count() > 0 && name != "--trial" && name != "--step-log") {
           throw InputError(fmt::format("--trial: {} cannot be combined with it (the trial file sets "
-                                       "every option)", opt->get_name()));
+                                       "every option)", name));
         }
       }
       const std::string step_log = o->step_log;

@@ -75,6 +75,8 @@ toml::table parse_json(const std::string& text, const std::string& source) {
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(
         fmt::format("{}: byte offset {}: malformed JSON: {}", source, e.byte, e.what()));
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    throw InputError(fmt::format("{}: malformed JSON: {}", source, e.what()));
   }
   if (!doc.is_object()) {
     throw InputError(fmt::format("{}: expected a JSON object at the top level", source));

@@ -87,7 +87,15 @@ Suite parse_suite(const toml::table& table, const std::string& source,
   // Custom models are read and checked now, so that an invalid one fails planning (and
   // --dry-run) rather than every trial; the class count only sizes the last layer.
   for (const auto& m : s.models) {
-    if (!model::is_zoo_model(m)) (void)model::resolve_model(m, dataset_classes(s.dataset));
+    if (model::is_zoo_model(m)) continue;
+    try {
+      (void)model::resolve_model(m, dataset_classes(s.dataset));
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      throw InputError(what.find(m) != std::string::npos
+                           ? what
+                           : fmt::format("{}: key 'matrix.models': {}: {}", source, m, what));
+    }
   }
   const std::vector<std::string> recipe_names = matrix->strings("recipes", {"default"});
   const std::vector<std::int64_t> seeds = matrix->integers("seeds", {1});

@@ -254,6 +254,16 @@ TEST(CustomModel, EveryZooModelRoundTripsThroughTheJsonFormat) {
   }
 }
 
+// Found by fuzz/model_file_fuzz: a number too large for a double escaped as a library error.
+TEST(CustomModelJson, ANumberOutOfRangeIsAnInputErrorNamingTheFile) {
+  try {
+    model_from_json(R"({"name": "x", "input": [3, 32, 1e505], "layers": []})", "big.json", 10);
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("big.json: malformed JSON"), std::string::npos) << e.what();
+  }
+}
+
 // Issue 19: each size is bounded, their product was not (10^13 parameters passed validation).
 TEST(CustomModelSize, ModelWithTooManyParametersIsRefusedAtValidation) {
   const std::string text = R"(
