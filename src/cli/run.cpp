@@ -63,6 +63,11 @@ int run(const RunOptions& o) {
                      "completed trials whose configuration changed)");
   }
   const suite::Suite suite = suite::load_suite(suite_path);
+  if (suite.dataset == "synthetic" && !o.data_path.empty()) {
+    throw InputError(fmt::format("--data {}: suite {} uses the synthetic dataset, which reads no "
+                                 "data; drop --data or set the suite's dataset",
+                                 o.data_path, suite_path.string()));
+  }
   suite::SuiteRunOptions opt;
   opt.results_dir = o.results_dir.empty() ? fs::path("results") / suite.name : fs::path(o.results_dir);
   opt.executable = self_executable();

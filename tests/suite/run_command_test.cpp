@@ -287,6 +287,14 @@ TEST(RunCommand, DryRunRefusesAnInvalidCustomModel) {
   EXPECT_NE(r.err.find("bad.toml"), std::string::npos) << r.err;
 }
 
+TEST(RunCommand, ADataPathWithASyntheticSuiteExits2) {
+  TempDir dir;
+  const auto r = run_cifarbench({"run", write_suite(dir, 1, "[1]").string(), "--data", "/nonexistent",
+                                 "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--data /nonexistent: suite"), std::string::npos) << r.err;
+}
+
 TEST(RunCommand, ASeedListedTwiceExits2) {
   CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
