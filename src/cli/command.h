@@ -21,6 +21,12 @@ struct CommandRegistration {
 // Adds every registered subcommand to `app`, in order.
 void add_registered_commands(CLI::App& app);
 
+// Validators that refuse what CLI::Range lets through: NaN and infinities for numbers (a NaN
+// compares false with both bounds), and a leading minus sign for unsigned integers (CLI11 would
+// wrap -1 to 2^64 - 1).
+CLI::Validator finite_in(double min, double max);
+CLI::Validator non_negative_integer();
+
 // The exit status main returns after a callback finishes without throwing (default 0).
 void set_exit_status(int status);
 int exit_status();

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "backends/backend.h"
 #include "cli/command.h"
@@ -42,6 +44,18 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
       return app.exit(e);
     } catch (const CLI::ParseError& e) {
+      // "A subcommand is required" would not say that the word given was not one.
+      const std::vector<std::string> extra = app.remaining();
+      if (app.get_subcommands().empty() && !extra.empty() && !extra.front().starts_with('-')) {
+        std::vector<std::string> names;
+        const CLI::App& root = app;
+        for (const CLI::App* sub : root.get_subcommands([](const CLI::App*) { return true; })) {
+          names.push_back(sub->get_name());
+        }
+        fmt::print(stderr, "cifarbench: error: unknown subcommand '{}' (valid: {}; see --help)\n",
+                   extra.front(), fmt::join(names, ", "));
+        return static_cast<int>(cb::ExitStatus::bad_input);
+      }
       app.exit(e);  // prints the message and usage
       return static_cast<int>(cb::ExitStatus::bad_input);
     }

@@ -24,6 +24,7 @@ struct RunOptions {
   std::string only;
   std::string data_path;
   bool resume = false;
+  bool restart_changed = false;
   bool dry_run = false;
 };
 
@@ -50,13 +51,30 @@ fs::path default_suite() {
 int run(const RunOptions& o) {
   const fs::path suite_path = o.suite.empty() ? default_suite() : fs::path(o.suite);
   if (!fs::exists(suite_path)) throw InputError(fmt::format("{}: no such suite file", suite_path.string()));
+  if (!fs::is_regular_file(suite_path)) {
+    throw InputError(fmt::format(
+        "SUITE {}: not a regular file; SUITE is a suite file (TOML with a [matrix] table of "
+        "frameworks, models, recipes and seeds, see docs/suites.md); a results directory is "
+        "given with --results",
+        suite_path.string()));
+  }
+  if (o.restart_changed && !o.resume) {
+    throw InputError("--restart-changed: only with --resume (it decides what resuming does with "
+                     "completed trials whose configuration changed)");
+  }
   const suite::Suite suite = suite::load_suite(suite_path);
+  if (suite.dataset == "synthetic" && !o.data_path.empty()) {
+    throw InputError(fmt::format("--data {}: suite {} uses the synthetic dataset, which reads no "
+                                 "data; drop --data or set the suite's dataset",
+                                 o.data_path, suite_path.string()));
+  }
   suite::SuiteRunOptions opt;
   opt.results_dir = o.results_dir.empty() ? fs::path("results") / suite.name : fs::path(o.results_dir);
   opt.executable = self_executable();
   opt.data_path = o.data_path;
   opt.only = o.only;
   opt.resume = o.resume;
+  opt.restart_changed = o.restart_changed;
   opt.dry_run = o.dry_run;
   const suite::SuiteRunSummary summary = suite::run_suite(suite, opt);
   if (o.dry_run) return 0;
@@ -90,6 +108,9 @@ const CommandRegistration registration{"run", 10, [](CLI::App& app) {
   cmd->add_option("SUITE", o->suite, "suite file (TOML, see docs/suites.md)");
   cmd->add_option("--results", o->results_dir, "results directory (default: results/<suite name>)");
   cmd->add_flag("--resume", o->resume, "keep completed trials and re-run the others");
+  cmd->add_flag("--restart-changed", o->restart_changed,
+                "with --resume: run completed trials whose configuration changed again from scratch "
+                "(without it, resuming refuses them)");
   cmd->add_flag("--dry-run", o->dry_run, "list the planned trials and exit");
   cmd->add_option("--only", o->only, "run only trials whose key contains PATTERN (or matches a glob)");
   cmd->add_option("--data", o->data_path, "dataset path for every trial");

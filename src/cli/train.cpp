@@ -46,7 +46,7 @@ struct TrainOptions {
   double lr = -1, target_acc = -1, weight_decay = -1, telemetry_hz = 10;
   std::uint64_t seed = 0;
   std::int64_t synthetic_train = 0, synthetic_test = 0;
-  bool checkpoint = false, resume = false, no_telemetry = false, no_download = false;
+  bool checkpoint = false, resume = false, restart_changed = false, no_telemetry = false, no_download = false;
 };
 
 void on_sigint(int) { trial::interrupt_flag().store(true); }
@@ -80,6 +80,7 @@ trial::TrialSpec build_spec(const TrainOptions& o) {
   spec.telemetry.rate_hz = o.telemetry_hz;
   spec.checkpoint = o.checkpoint;
   spec.resume = o.resume;
+  spec.restart_changed = o.restart_changed;
   spec.time_limit_s = o.time_limit_s;
   spec.out_dir = o.out_dir.empty()
                      ? std::filesystem::path("cifarbench-train") /
@@ -240,21 +241,25 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
       ->check(CLI::Range(1, 10000000));
   cmd->add_option("--threads", o->threads, "CPU threads for the framework (0: all cores)")->check(CLI::Range(0, 4096));
   cmd->add_option("--batch-size", o->batch_size, "batch size")->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--lr", o->lr, "peak learning rate")->check(CLI::Range(0.0, 1e6));
-  cmd->add_option("--weight-decay", o->weight_decay, "weight decay")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--lr", o->lr, "peak learning rate")->check(finite_in(0.0, 1e6));
+  cmd->add_option("--weight-decay", o->weight_decay, "weight decay")->check(finite_in(0.0, 1.0));
   cmd->add_option("--schedule", o->schedule, "constant, step, cosine or onecycle")
       ->check(CLI::IsMember({"constant", "step", "cosine", "onecycle"}));
-  cmd->add_option("--target-acc", o->target_acc, "time-to-accuracy target (fraction)")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--target-acc", o->target_acc, "time-to-accuracy target (fraction)")->check(finite_in(0.0, 1.0));
   cmd->add_option("--eval-every", o->eval_every, "evaluate every N epochs")->check(CLI::Range(1, 100000));
-  cmd->add_option("--seed", o->seed, "seed for weights, data order and augmentation")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed for weights, data order and augmentation")
+      ->check(non_negative_integer())->capture_default_str();
   cmd->add_option("--workers", o->workers, "input pipeline threads")->check(CLI::Range(0, 256));
   cmd->add_option("--device", o->device, "cpu, cuda:N, or cuda:local (cuda:LOCAL_RANK in a distributed run)");
   cmd->add_option("--precision", o->precision, "off, fp16 or bf16 (GPU)")->check(CLI::IsMember({"off", "fp16", "bf16"}));
   cmd->add_option("--out", o->out_dir, "directory for result.json and checkpoints");
   cmd->add_flag("--checkpoint", o->checkpoint, "save weights and optimizer state after every epoch");
   cmd->add_flag("--resume", o->resume, "continue from --out's checkpoint");
+  cmd->add_flag("--restart-changed", o->restart_changed,
+                "with --resume: when the checkpoint was written by other options, start afresh "
+                "instead of refusing");
   cmd->add_flag("--no-telemetry", o->no_telemetry, "do not sample CPU/GPU telemetry");
-  cmd->add_option("--telemetry-hz", o->telemetry_hz, "telemetry samples per second")->check(CLI::Range(0.1, 1000.0));
+  cmd->add_option("--telemetry-hz", o->telemetry_hz, "telemetry samples per second")->check(finite_in(0.1, 1000.0));
   cmd->add_flag("--no-download", o->no_download, "never download data");
   cmd->add_option("--nproc", o->nproc,
                   "data-parallel ranks on this machine (docs/distributed.md); a launcher's "
@@ -268,7 +273,7 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
   cmd->add_option("--telemetry-log", o->telemetry_log,
                   "write every telemetry sample (with the wall-clock start) to this JSON file");
   cmd->add_option("--time-limit", o->time_limit_s, "seconds after which the trial stops as `timeout`, keeping its epochs")
-      ->check(CLI::Range(0.001, 1e9));
+      ->check(finite_in(0.001, 1e9));
   // Suite-child mode, used by `cifarbench run` (hidden from --help): every option from one file.
   cmd->add_option("--trial", o->trial_file, "")->group("")->check(CLI::ExistingFile);
   cmd->callback([o, cmd] {
@@ -285,6 +290,13 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
       *o = options_from_trial_file(o->trial_file);
       o->step_log = step_log;
       o->telemetry_log = telemetry_log;
+    }
+    if (o->dataset == "synthetic" && !o->data_path.empty()) {
+      throw InputError(fmt::format("--data {}: --dataset synthetic generates its data and reads "
+                                   "none; drop --data or name a real dataset", o->data_path));
+    }
+    if (o->restart_changed && !o->resume) {
+      throw InputError("--restart-changed: only with --resume");
     }
     const auto launched = launch::parse_launch_environment(launch::process_environment());
     // A rank that --nproc started from a trial file: this process is one of its processes.

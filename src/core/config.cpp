@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace cb::config {
 namespace {
@@ -26,11 +27,8 @@ std::string join(const std::vector<std::string>& items) {
 }  // namespace
 
 toml::table parse_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open configuration file", path.string()));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_string(buffer.str(), path.string());
+  return parse_string(read_regular_file(path, "configuration file", std::uint64_t{64} << 20),
+                      path.string());
 }
 
 toml::table parse_string(std::string_view text, std::string_view source) {

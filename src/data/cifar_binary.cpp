@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace cb::data {
 namespace {
@@ -37,6 +39,48 @@ std::vector<std::string> parse_name_list(const std::vector<std::uint8_t>& bytes)
 
 std::string join_path(const std::string& where, const std::string& name) {
   return where.empty() ? name : (std::filesystem::path(where) / name).string();
+}
+
+// Why `name` cannot be a class name (one line of a names file, shown in reports), or "".
+std::string class_name_problem(const std::string& name) {
+  std::size_t i = 0;
+  while (i < name.size()) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c == 0x7f) return fmt::format("control character 0x{:02x} at byte {}", c, i);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > name.size()) return fmt::format("invalid UTF-8 at byte {}", i);
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(name[i + k]) & 0xc0) != 0x80) {
+        return fmt::format("invalid UTF-8 at byte {}", i);
+      }
+    }
+    i += len;
+  }
+  return "";
+}
+
+// Every name printable UTF-8 on one line, each once; InputError naming the file and line.
+void check_names(const std::vector<std::string>& names, const std::string& file) {
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (const std::string why = class_name_problem(names[i]); !why.empty()) {
+      throw InputError(fmt::format("{}: class name #{}: {}; class names are printable "
+                                   "UTF-8 text, one per line", file, i + 1, why));
+    }
+    if (!seen.insert(names[i]).second) {
+      throw InputError(fmt::format("{}: class name '{}' appears twice (name {}); each class is "
+                                   "named once", file, names[i], i + 1));
+    }
+  }
+}
+
+// A batch file with no records would silently drop its share of the dataset.
+void require_records(const std::vector<std::uint8_t>& bytes, const std::string& file,
+                     std::size_t record) {
+  if (bytes.empty()) {
+    throw InputError(fmt::format("{}: empty file (0 bytes); a CIFAR batch holds {}-byte records",
+                                 file, record));
+  }
 }
 
 // Reserves room for every record of `names` (when their sizes are known) in one allocation.
@@ -93,6 +137,10 @@ void parse_cifar_records(const std::uint8_t* bytes, std::size_t size, const std:
   split.count += static_cast<std::int64_t>(whole);
 }
 
+void check_class_names(const std::vector<std::string>& names, const std::string& file) {
+  check_names(names, file);
+}
+
 const std::vector<std::string>& cifar10_class_names() {
   static const std::vector<std::string> names = {
       "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
@@ -102,16 +150,11 @@ const std::vector<std::string>& cifar10_class_names() {
 CifarFileFetcher directory_fetcher(const std::filesystem::path& dir) {
   return [dir](const std::string& name, std::vector<std::uint8_t>& bytes) {
     const auto path = dir / name;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return false;
-      throw InputError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
-    }
+    struct stat probe {};
+    if (::lstat(path.c_str(), &probe) != 0 && errno == ENOENT) return false;
+    const int fd = open_regular_file(path, "CIFAR file");  // a FIFO or /dev/zero is refused
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      throw InputError(fmt::format("{}: not a regular file", path.string()));
-    }
+    ::fstat(fd, &st);
     bytes.resize(static_cast<std::size_t>(st.st_size));
     std::size_t done = 0;
     while (done < bytes.size()) {  // one pass: a handful of large reads straight into the buffer
@@ -146,6 +189,7 @@ Dataset load_cifar10(const CifarFileFetcher& fetch, const std::string& where,
   std::vector<std::uint8_t> bytes;
   if (fetch("batches.meta.txt", bytes)) {
     ds.classes = parse_name_list(bytes);
+    check_class_names(ds.classes, join_path(where, "batches.meta.txt"));
     if (ds.classes.empty() || ds.classes.size() > 256) {
       throw InputError(fmt::format("{}: expected 1 to 256 class names, one per line, found {}",
                                    join_path(where, "batches.meta.txt"), ds.classes.size()));
@@ -160,6 +204,7 @@ Dataset load_cifar10(const CifarFileFetcher& fetch, const std::string& where,
       missing.push_back(name);
       return;
     }
+    require_records(bytes, join_path(where, name), format.record_bytes());
     parse_cifar_records(bytes.data(), bytes.size(), join_path(where, name), format, split);
   };
   std::vector<std::string> train_files;
@@ -186,8 +231,14 @@ Dataset load_cifar100(const CifarFileFetcher& fetch, const std::string& where,
   ds.source = where;
   std::vector<std::uint8_t> bytes;
   std::vector<std::string> coarse, fine;
-  if (fetch("coarse_label_names.txt", bytes)) coarse = parse_name_list(bytes);
-  if (fetch("fine_label_names.txt", bytes)) fine = parse_name_list(bytes);
+  if (fetch("coarse_label_names.txt", bytes)) {
+    coarse = parse_name_list(bytes);
+    check_class_names(coarse, join_path(where, "coarse_label_names.txt"));
+  }
+  if (fetch("fine_label_names.txt", bytes)) {
+    fine = parse_name_list(bytes);
+    check_class_names(fine, join_path(where, "fine_label_names.txt"));
+  }
   if (coarse.empty())
     for (int i = 0; i < 20; ++i) coarse.push_back(fmt::format("coarse{}", i));
   if (fine.empty())
@@ -206,6 +257,7 @@ Dataset load_cifar100(const CifarFileFetcher& fetch, const std::string& where,
       missing.emplace_back(name);
       continue;
     }
+    require_records(bytes, join_path(where, name), format.record_bytes());
     parse_cifar_records(bytes.data(), bytes.size(), join_path(where, name), format, *split);
   }
   if (!missing.empty()) {
@@ -251,6 +303,17 @@ std::vector<std::string> write_cifar10_layout(const Dataset& dataset,
     throw InputError(fmt::format("{}: the CIFAR binary layout holds 1 to 256 classes, not {}",
                                  dataset.source, dataset.classes.size()));
   }
+  // Five data_batch files, none empty (an empty one is refused when read back).
+  if (dataset.train.count < 5) {
+    throw InputError(fmt::format("{}: the CIFAR binary layout spreads the training images over "
+                                 "five data_batch files; {} training image(s) cannot fill them",
+                                 dataset.source, dataset.train.count));
+  }
+  if (dataset.test.count < 1) {
+    throw InputError(fmt::format("{}: no test images to write to test_batch.bin", dataset.source));
+  }
+  // batches.meta.txt holds one name a line: a name with a newline would read back as two.
+  check_class_names(dataset.classes, dataset.source + " (class names)");
   std::vector<std::string> written;
   auto write_records = [&](const std::string& name, const Split& split, std::int64_t begin,
                            std::int64_t end) {

@@ -57,6 +57,10 @@ CifarSizeProbe directory_size_probe(const std::filesystem::path& dir);
 bool is_cifar10_dir(const std::filesystem::path& dir);   // has data_batch_1.bin or test_batch.bin
 bool is_cifar100_dir(const std::filesystem::path& dir);  // has train.bin or test.bin
 
+// Checks class names: printable UTF-8 on one line (no control characters: a newline would
+// read back as two classes), each once. InputError naming `file` and the name otherwise.
+void check_class_names(const std::vector<std::string>& names, const std::string& file);
+
 // The ten CIFAR-10 class names in label order (airplane … truck).
 const std::vector<std::string>& cifar10_class_names();
 

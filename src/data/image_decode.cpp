@@ -106,6 +106,20 @@ void png_read_memory(png_structp png, png_bytep data, png_size_t length) {
 
 bool decode_png(const std::uint8_t* bytes, std::size_t size, RgbImage& out, char* error,
                 std::size_t error_size) {
+  // The size is in the IHDR chunk, at a fixed offset: refuse a large image before libpng does
+  // (its own limit reports "Invalid IHDR data", as if the file were corrupt).
+  if (size >= 24 && std::memcmp(bytes + 12, "IHDR", 4) == 0) {
+    const auto be32 = [&](std::size_t at) {
+      return (std::uint32_t{bytes[at]} << 24) | (std::uint32_t{bytes[at + 1]} << 16) |
+             (std::uint32_t{bytes[at + 2]} << 8) | std::uint32_t{bytes[at + 3]};
+    };
+    const std::uint32_t width = be32(16), height = be32(20);
+    if (width > static_cast<std::uint32_t>(kMaxSide) || height > static_cast<std::uint32_t>(kMaxSide)) {
+      std::snprintf(error, error_size, "image is %u×%u, larger than %d×%d", width, height, kMaxSide,
+                    kMaxSide);
+      return false;
+    }
+  }
   PngSource src{bytes, size, 0, {0}};
   png_structp png =
       png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_fail, png_ignore_warning);

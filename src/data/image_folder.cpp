@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "core/error.h"
+#include "data/cifar_binary.h"
+#include "core/input_file.h"
 #include "data/image_decode.h"
 
 #ifdef CIFARBENCH_HAVE_ARCHIVE
@@ -39,7 +42,10 @@ struct ImageEntry {
 };
 
 constexpr const char* kSplitNames[2] = {"train", "test"};
-constexpr std::size_t kMaxMemberBytes = std::size_t{1} << 30;
+// Archives are read in memory: a member is bounded while it inflates (a lying header cannot
+// get past it), and so is their sum. CIFAR-100's train.bin (154 MB) is the largest real member.
+constexpr std::size_t kMaxMemberBytes = std::size_t{256} << 20;
+constexpr std::size_t kMaxArchiveBytes = std::size_t{8} << 30;
 
 int resolve_threads(int requested) {
   if (requested > 0) return requested;
@@ -47,14 +53,8 @@ int resolve_threads(int requested) {
 }
 
 std::vector<std::uint8_t> read_whole_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw InputError(fmt::format("{}: cannot open for reading", path.string()));
-  const auto size = static_cast<std::size_t>(in.tellg());
-  std::vector<std::uint8_t> bytes(size);
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
-  if (!in) throw InputError(fmt::format("{}: read error", path.string()));
-  return bytes;
+  const std::string text = read_regular_file(path, "dataset file");
+  return std::vector<std::uint8_t>(text.begin(), text.end());
 }
 
 // The components before the shallowest "train" folder: the dataset's root inside the tree.
@@ -143,6 +143,7 @@ std::vector<std::string> label_images(Listing& listing, const std::string& where
   if (classes.empty()) {
     for (const auto& [name, count] : images_per_class[0]) classes.push_back(name);  // sorted
   }
+  check_class_names(classes, where + " (class folders)");
   std::map<std::string, int> label_of;
   for (std::size_t i = 0; i < classes.size(); ++i) label_of[classes[i]] = static_cast<int>(i);
   for (int s = 0; s < 2; ++s) {
@@ -333,8 +334,27 @@ struct ArchiveCloser {
   void operator()(archive* a) const { archive_read_free(a); }
 };
 
+// Whether an archive member can be part of a dataset: a file below a train/ or test/ folder
+// (an image), or one of the CIFAR binary layout's files. Everything else is ignored when the
+// dataset is assembled, so it is skipped without being inflated.
+bool may_hold_data(const std::vector<std::string>& components) {
+  static const std::set<std::string> kCifarFiles = {
+      "batches.meta.txt", "test_batch.bin",         "train.bin",           "test.bin",
+      "meta.txt",         "coarse_label_names.txt", "fine_label_names.txt"};
+  const std::string& base = components.back();
+  if (kCifarFiles.contains(base) || (base.starts_with("data_batch_") && base.ends_with(".bin"))) {
+    return true;
+  }
+  for (std::size_t i = 0; i + 1 < components.size(); ++i) {
+    if (components[i] == "train" || components[i] == "test") return true;
+  }
+  return false;
+}
+
 std::vector<FoundFile> read_archive_members(archive* a, const std::string& where) {
   std::vector<FoundFile> files;
+  std::set<std::string> seen;  // one member twice would count its image twice
+  std::size_t total = 0;       // bytes inflated so far
   archive_entry* entry = nullptr;
   for (;;) {
     const int r = archive_read_next_header(a, &entry);
@@ -357,6 +377,17 @@ std::vector<FoundFile> read_archive_members(archive* a, const std::string& where
           fmt::format("{}:{}: only regular files and folders are allowed in a "
                       "dataset archive (links and devices are refused)",
                       where, name));
+    }
+    if (!may_hold_data(components)) {  // ignored later anyway: never inflate it
+      spdlog::debug("{}:{}: skipped (not under train/ or test/, not a CIFAR file)", where, name);
+      archive_read_data_skip(a);
+      continue;
+    }
+    std::string normalized;
+    for (const auto& c : components) normalized += "/" + c;
+    if (!seen.insert(normalized).second) {
+      throw InputError(fmt::format("{}:{}: this member appears twice in the archive (each file "
+                                   "must appear once)", where, name));
     }
     FoundFile f;
     f.components = std::move(components);
@@ -383,6 +414,12 @@ std::vector<FoundFile> read_archive_members(archive* a, const std::string& where
       if (f.bytes.size() + static_cast<std::size_t>(n) > kMaxMemberBytes) {
         throw InputError(
             fmt::format("{}: member is larger than {} bytes", f.display, kMaxMemberBytes));
+      }
+      total += static_cast<std::size_t>(n);
+      if (total > kMaxArchiveBytes) {
+        throw InputError(fmt::format("{}: the archive's members add up to more than {} bytes "
+                                     "(at {}); extract it and pass the folder",
+                                     where, kMaxArchiveBytes, f.display));
       }
       f.bytes.insert(f.bytes.end(), chunk, chunk + n);
     }

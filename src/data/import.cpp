@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/input_file.h"
 #include "data/cifar_binary.h"
 #include "data/md5.h"
 
@@ -38,9 +39,9 @@ std::optional<Manifest> read_manifest(const fs::path& dir) {
   const fs::path path = dir / kManifestName;
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::nullopt;
-  std::ifstream in(path);
+  const std::string text = read_regular_file(path, "dataset manifest", 16 << 20);
   try {
-    const auto json = nlohmann::json::parse(in);
+    const auto json = nlohmann::json::parse(text);
     Manifest m;
     m.name = json.at("name").get<std::string>();
     m.source = json.at("source").get<std::string>();

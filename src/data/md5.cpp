@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <vector>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace cb::data {
 namespace {
@@ -106,15 +110,21 @@ std::string Md5::hex_digest() {
 }
 
 std::string md5_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open for reading", path.string()));
+  const int fd = open_regular_file(path, "file to checksum");
   Md5 md5;
   std::vector<char> chunk(1 << 20);
-  while (in) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    md5.update(chunk.data(), static_cast<std::size_t>(in.gcount()));
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      throw InputError(fmt::format("{}: read error: {}", path.string(), std::strerror(err)));
+    }
+    if (n == 0) break;
+    md5.update(chunk.data(), static_cast<std::size_t>(n));
   }
-  if (in.bad()) throw InputError(fmt::format("{}: read error", path.string()));
+  ::close(fd);
   return md5.hex_digest();
 }
 

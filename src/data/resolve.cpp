@@ -95,7 +95,14 @@ Dataset load_dataset_at(const fs::path& path, const DataRequest& request) {
 
 Dataset resolve_dataset(const DataRequest& request) {
   check_dataset_name(request.dataset);
-  if (request.dataset == "synthetic") return make_synthetic(request.synthetic);
+  if (request.dataset == "synthetic") {
+    if (!request.path.empty()) {  // a path the user gave must not be silently ignored
+      throw InputError(fmt::format("--data {}: the synthetic dataset is generated and reads no "
+                                   "data; drop --data or name a real dataset",
+                                   request.path));
+    }
+    return make_synthetic(request.synthetic);
+  }
   if (!request.path.empty()) {
     std::error_code ec;
     if (!fs::exists(request.path, ec)) {

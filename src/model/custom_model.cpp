@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/input_file.h"
 #include "model/analysis.h"
 #include "model/zoo.h"
 
@@ -74,6 +75,8 @@ toml::table parse_json(const std::string& text, const std::string& source) {
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(
         fmt::format("{}: byte offset {}: malformed JSON: {}", source, e.byte, e.what()));
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    throw InputError(fmt::format("{}: malformed JSON: {}", source, e.what()));
   }
   if (!doc.is_object()) {
     throw InputError(fmt::format("{}: expected a JSON object at the top level", source));
@@ -84,6 +87,36 @@ toml::table parse_json(const std::string& text, const std::string& source) {
 }
 
 constexpr int kMaxSize = 1 << 20;  // channels, features, kernels: generous but overflow-safe
+
+// A model must fit the machines it is meant for: each size is bounded on its own (kMaxSize),
+// but their products are not, and a model of 10^13 parameters would pass shape inference and
+// fail only when its weights are allocated. Counted in doubles, so no product overflows.
+constexpr double kMaxParameters = 1u << 30;        // 4 GiB of float32 weights
+constexpr double kMaxActivationElements = 1u << 28;  // one layer's output, per image (1 GiB)
+
+void check_model_size(const ModelSpec& spec, const std::string& source) {
+  for (const auto& l : spec.layers) {
+    const double elements = static_cast<double>(l.out.c) * l.out.h * l.out.w;
+    if (elements > kMaxActivationElements) {
+      throw InputError(fmt::format("{}: layer '{}' outputs {}x{}x{} = {:.3g} values per image; at "
+                                   "most {:.3g} are allowed",
+                                   source, l.name, l.out.c, l.out.h, l.out.w, elements,
+                                   kMaxActivationElements));
+    }
+  }
+  double total = 0;
+  for (const auto& p : parameter_shapes(spec)) {
+    double n = 1;
+    for (const auto d : p.shape) n *= static_cast<double>(d);
+    total += n;
+    if (total > kMaxParameters) {
+      throw InputError(fmt::format("{}: the model has more than {:.3g} parameters (reached at "
+                                   "tensor '{}' of shape {}); at most {:.3g} are allowed",
+                                   source, kMaxParameters, p.name, fmt::join(p.shape, "x"),
+                                   kMaxParameters));
+    }
+  }
+}
 
 // The indices of the layers named by the table's "inputs" among `earlier` (the last match).
 std::vector<int> read_inputs(config::TableReader& r, const std::vector<std::string>& earlier) {
@@ -222,6 +255,7 @@ ModelSpec model_from_table(const toml::table& table, const std::string& source, 
     earlier.push_back(spec.layers.back().name);
   }
   infer_shapes(spec);
+  check_model_size(spec, source);
   return spec;
 }
 
@@ -285,11 +319,8 @@ ModelSpec load_model_file(const std::filesystem::path& path, int num_classes) {
   const std::string source = path.string();
   const auto ext = path.extension().string();
   if (ext == ".json") {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(fmt::format("{}: cannot open the model file", source));
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return model_from_json(buffer.str(), source, num_classes);
+    return model_from_json(read_regular_file(path, "model file", std::uint64_t{64} << 20), source,
+                           num_classes);
   }
   if (ext == ".toml") return model_from_table(config::parse_file(path), source, num_classes);
   throw InputError(fmt::format("{}: a model file must end in .toml or .json", source));

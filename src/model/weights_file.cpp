@@ -12,6 +12,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "model/analysis.h"
 #include "model/initial_weights.h"
 
@@ -317,11 +318,7 @@ void save_weights(const Weights& weights, const std::filesystem::path& path) {
 }
 
 Weights load_weights(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open the weights file", path.string()));
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw InputError(fmt::format("{}: cannot read the weights file", path.string()));
-  return decode_weights(bytes, path.string());
+  return decode_weights(read_regular_file(path, "weights file"), path.string());
 }
 
 void check_weights_match(const ModelSpec& spec, const Weights& weights, const std::string& source) {

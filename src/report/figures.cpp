@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -56,6 +59,15 @@ std::string read_tail(const fs::path& path, std::size_t max_chars) {
   return text;
 }
 
+// Seconds one gnuplot run may take: CIFARBENCH_GNUPLOT_TIMEOUT_S, or 60.
+double gnuplot_time_limit_s() {
+  const char* text = std::getenv("CIFARBENCH_GNUPLOT_TIMEOUT_S");
+  if (!text || !*text) return 60;
+  char* end = nullptr;
+  const double v = std::strtod(text, &end);
+  return (end && *end == '\0' && std::isfinite(v) && v > 0) ? v : 60;
+}
+
 // Runs `gnuplot script` with stdin from /dev/null and stdout+stderr into `log`; "" on success.
 std::string run_gnuplot(const fs::path& gnuplot, const fs::path& script, const fs::path& log) {
   posix_spawn_file_actions_t actions;
@@ -71,8 +83,22 @@ std::string run_gnuplot(const fs::path& gnuplot, const fs::path& script, const f
   const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return fmt::format("cannot start {}: {}", program, std::strerror(rc));
+  // A stuck gnuplot must not hang `report` (nor the end of `run`): it gets a time limit.
+  const double limit_s = gnuplot_time_limit_s();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) return fmt::format("{}: waiting for it failed: {}", program, std::strerror(errno));
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill(pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return fmt::format("{} did not finish within {} s and was killed (CIFARBENCH_GNUPLOT_TIMEOUT_S "
+                         "sets the limit)", program, limit_s);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
   const std::string how = WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))

@@ -28,6 +28,11 @@ class DatabaseFull : public CheckFailed {
   const std::string message =
       fmt::format("{}: {}: {} (SQLite error {})", path.string(), what, sqlite3_errmsg(db), rc);
   if ((rc & 0xff) == SQLITE_FULL) throw DatabaseFull(message);
+  if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+    // A damaged file is bad input, not a failed run: say which file and what to do.
+    throw InputError(message + "; the results database is damaged: restore it from a copy or "
+                               "use a fresh --results directory");
+  }
   throw CheckFailed(message);
 }
 
@@ -84,11 +89,19 @@ class Statement {
     index_ = 0;
   }
 
-  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+  // Numbers: a text or blob value (SQLite stores what it is given) is refused, naming the
+  // column, instead of being read as 0.
+  std::int64_t integer(int col) const {
+    require_number(col);
+    return sqlite3_column_int64(stmt_, col);
+  }
+  double real(int col) const {
+    require_number(col);
+    return sqlite3_column_double(stmt_, col);
+  }
   std::optional<double> optional_real(int col) const {
     if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
-    return sqlite3_column_double(stmt_, col);
+    return real(col);
   }
   std::string text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
@@ -102,6 +115,15 @@ class Statement {
   }
 
  private:
+  void require_number(int col) const {
+    const int type = sqlite3_column_type(stmt_, col);
+    if (type == SQLITE_INTEGER || type == SQLITE_FLOAT || type == SQLITE_NULL) return;
+    const char* name = sqlite3_column_name(stmt_, col);
+    throw InputError(fmt::format("{}: column '{}' holds {} '{}' where a number belongs; the results "
+                                 "database was edited or damaged",
+                                 path_.string(), name ? name : "?",
+                                 type == SQLITE_TEXT ? "the text" : "a blob", text(col).substr(0, 40)));
+  }
   Statement& check(int rc) {
     if (rc != SQLITE_OK) fail(db_, rc, path_, "binding a value");
     return *this;

@@ -67,6 +67,26 @@ bool has_tables(sqlite3* db, const fs::path& path) {
   return s.step() && s.integer(0) > 0;
 }
 
+// Every table of the schema is there (a dropped one would fail later, mid-run or mid-report),
+// and the file's pages read back (a quick check finds garbage pages before anything trusts them).
+void check_tables(sqlite3* db, const fs::path& path) {
+  for (const char* table : {"schema_version", "suites", "trials", "epochs", "telemetry_samples"}) {
+    Statement s(db, path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+    s.bind(table);
+    if (!s.step() || s.integer(0) != 1) {
+      throw InputError(fmt::format("{}: not a complete results database: table '{}' is missing; "
+                                   "restore it from a copy or use a fresh --results directory",
+                                   path.string(), table));
+    }
+  }
+  Statement check(db, path, "PRAGMA quick_check(1)");
+  if (check.step() && check.text(0) != "ok") {
+    throw InputError(fmt::format("{}: the results database is damaged ({}); restore it from a "
+                                 "copy or use a fresh --results directory",
+                                 path.string(), check.text(0)));
+  }
+}
+
 // Opening an SQLite file checks nothing; the first read tells whether it is a database at all.
 int checked_schema_version(sqlite3* db, const fs::path& path) {
   int version = 0;
@@ -82,6 +102,7 @@ int checked_schema_version(sqlite3* db, const fs::path& path) {
         "to {}; use a newer cifarbench or a fresh results directory",
         path.string(), version, ResultsStore::kSchemaVersion));
   }
+  if (version > 0) check_tables(db, path);
   if (version == 0 && has_tables(db, path)) {
     throw InputError(fmt::format(
         "{}: an SQLite database without a cifarbench schema version (PRAGMA user_version = 0); "

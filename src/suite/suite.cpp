@@ -11,6 +11,7 @@
 #include "trial/recipe.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "model/custom_model.h"
 #include "model/zoo.h"
 
 namespace cb::suite {
@@ -27,6 +28,13 @@ void merge_defaults(toml::table& target, const toml::table& defaults) {
       target.insert(key, value);
     }
   }
+}
+
+// The class count of a suite's dataset (what a model's `out_features = "classes"` becomes).
+int dataset_classes(const std::string& dataset) {
+  if (dataset == "cifar100") return 100;
+  if (dataset == "cifar100-coarse") return 20;
+  return 10;
 }
 
 template <typename T>
@@ -74,6 +82,19 @@ Suite parse_suite(const toml::table& table, const std::string& source,
                                            fmt::join(model::zoo_names(), ", "), m));
       }
       m = p.string();
+    }
+  }
+  // Custom models are read and checked now, so that an invalid one fails planning (and
+  // --dry-run) rather than every trial; the class count only sizes the last layer.
+  for (const auto& m : s.models) {
+    if (model::is_zoo_model(m)) continue;
+    try {
+      (void)model::resolve_model(m, dataset_classes(s.dataset));
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      throw InputError(what.find(m) != std::string::npos
+                           ? what
+                           : fmt::format("{}: key 'matrix.models': {}: {}", source, m, what));
     }
   }
   const std::vector<std::string> recipe_names = matrix->strings("recipes", {"default"});
@@ -148,7 +169,13 @@ std::vector<std::string> suite_frameworks(const Suite& suite, std::vector<std::s
         throw InputError(fmt::format("{}: key 'matrix.frameworks': unknown framework '{}' (valid: "
                                      "available, {})", suite.file, f, backends::backend_names()));
       }
-      if (seen.insert(f).second) frameworks.push_back(f);
+      if (!seen.insert(f).second) continue;
+      const auto info = b->info();
+      if (!info.available) {  // left out with a warning, as "available" leaves it out
+        if (skipped) skipped->push_back(fmt::format("{}: unavailable: {}", f, info.unavailable_reason));
+        continue;
+      }
+      frameworks.push_back(f);
     }
   }
   return frameworks;
@@ -174,13 +201,14 @@ std::vector<PlannedTrial> plan_trials(const Suite& suite, std::vector<std::strin
   for (const auto& fw : frameworks) {
     const backends::Backend* backend = backends::find_backend(fw);
     for (const auto& m : suite.models) {
-      if (model::is_zoo_model(m)) {
-        if (auto why = backend->cannot_build(model::build_zoo_model(m, 10))) {
-          if (skipped) skipped->push_back(fmt::format("{}/{}: {}", fw, m, *why));
-          continue;
-        }
-      }
+      const int classes = dataset_classes(suite.dataset);
+      const model::ModelSpec spec =
+          model::is_zoo_model(m) ? model::build_zoo_model(m, classes) : model::resolve_model(m, classes);
       const std::string model_label = std::filesystem::path(m).stem().string();
+      if (auto why = backend->cannot_build(spec)) {
+        if (skipped) skipped->push_back(fmt::format("{}/{}: {}", fw, model_label, *why));
+        continue;
+      }
       for (const auto& r : suite.recipes)
         for (auto seed : suite.seeds)
           for (int t : suite.threads)
@@ -201,6 +229,18 @@ std::vector<PlannedTrial> plan_trials(const Suite& suite, std::vector<std::strin
                   }
                   out.push_back(std::move(p));
                 }
+    }
+  }
+  // Two trials with one key would write into one row and one directory: the second would
+  // silently replace the first. A list that names a value twice is refused here.
+  std::set<std::string> keys;
+  for (const auto& p : out) {
+    if (!keys.insert(p.key).second) {
+      throw InputError(fmt::format(
+          "{}: key 'matrix': trial '{}' is planned twice (a value of matrix.seeds, models, "
+          "recipes, threads, batch_sizes, devices or processes is listed twice, or two model "
+          "files share a name); every trial must be distinct",
+          suite.file, p.key));
     }
   }
   return out;

@@ -9,11 +9,17 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "data/md5.h"
 #include "data/resolve.h"
+#include "model/custom_model.h"
+#include "model/zoo.h"
+#include "results/directory_lock.h"
 #include "results/store.h"
 #include "suite/child_process.h"
 #include "suite/trial_file.h"
+#include "trial/config_diff.h"
 #include "trial/environment.h"
+#include "trial/recipe.h"
 
 namespace cb::suite {
 namespace {
@@ -62,6 +68,7 @@ class SuiteRun {
       for (const auto& t : trials) fmt::print("  {}\n", t.key);
       return summary_;
     }
+    lock_.emplace(results::DirectoryLock::acquire(opt_.results_dir));  // held until we return
     store_.emplace(results::ResultsStore::open(opt_.results_dir));
     const std::vector<PlannedTrial> to_run = record_planned(trials);
     const InterruptHandler interrupts;
@@ -122,8 +129,70 @@ class SuiteRun {
     r.dataset = dataset_;
     r.synthetic = dataset_ == "synthetic";
     r.environment = environment;
+    r.config = {{"planned", planned_config(t)}};  // the child adds what it resolved, keeping this
     r.status = results::TrialStatus::planned;
     return r;
+  }
+
+  // What makes a trial's results what they are, as the suite asks for it: compared on resume
+  // with what produced the stored epochs. Paths and the time limit are left out (moving the
+  // data or allowing more time does not change what an epoch measures).
+  nlohmann::json planned_config(const PlannedTrial& t) const {
+    nlohmann::json recipe = nlohmann::json::object();
+    for (const auto& r : suite_.recipes) {
+      if (r.name != t.recipe) continue;
+      std::ostringstream text;
+      text << toml::json_formatter(r.table);
+      recipe = nlohmann::json::parse(text.str());
+    }
+    // A model file is compared by what it defines (its spec's digest), not by its path, which
+    // depends on the directory `run` was started from.
+    nlohmann::json model = t.model;
+    if (!model::is_zoo_model(t.model)) {
+      data::Md5 digest;
+      digest.update(model::model_to_json(model::resolve_model(t.model, 10)).dump());
+      model = {{"file", std::filesystem::path(t.model).filename().string()},
+               {"spec_md5", digest.hex_digest()}};
+    }
+    return {{"framework", t.framework}, {"model", model}, {"recipe", recipe},
+            {"seed", t.seed}, {"batch_size", t.batch_size},
+            {"execution", trial::to_json(t.execution)}, {"processes", t.processes},
+            {"dataset", dataset_}, {"synthetic_train", suite_.synthetic_train},
+            {"synthetic_test", suite_.synthetic_test}};
+  }
+
+  // Differences between a stored trial's configuration and the one asked for now.
+  std::vector<std::string> changes(const results::TrialRecord& stored, const PlannedTrial& t) const {
+    if (!stored.config.is_object() || !stored.config.contains("planned")) {
+      return {"its configuration was not recorded (written by an older cifarbench)"};
+    }
+    return trial::config_differences(stored.config["planned"], planned_config(t));
+  }
+
+  // Resuming keeps completed trials only when they were produced by the configuration asked for
+  // now; otherwise it refuses, naming every difference, unless --restart-changed.
+  void check_resumable(const std::vector<PlannedTrial>& trials) const {
+    std::vector<std::string> changed;
+    for (const auto& t : trials) {
+      const auto existing = store_->find_trial(summary_.suite_id, t.key);
+      if (!existing || existing->status != results::TrialStatus::completed) continue;
+      const auto diffs = changes(*existing, t);
+      if (diffs.empty()) continue;
+      if (opt_.restart_changed) {
+        spdlog::warn("{}: configuration changed ({}); run again from scratch (--restart-changed)",
+                     t.key, fmt::join(diffs, "; "));
+        continue;
+      }
+      changed.push_back(fmt::format("  {}: {}", t.key, fmt::join(diffs, "; ")));
+    }
+    if (!changed.empty()) {
+      throw InputError(fmt::format(
+          "{}: --resume: {} completed trial(s) of suite '{}' were produced by another "
+          "configuration than the suite asks for now (stored → asked):\n{}\nRestore the suite "
+          "file, use another --results directory, or add --restart-changed to run those trials "
+          "again from scratch",
+          store_->database_path().string(), changed.size(), suite_.name, fmt::join(changed, "\n")));
+    }
   }
 
   // Every trial recorded as planned (or kept, when completed and resuming); returns those to run.
@@ -136,16 +205,17 @@ class SuiteRun {
     rec.config = nlohmann::json::parse(src.str());
     rec.config["dataset_used"] = dataset_;
     summary_.suite_id = store_->begin_suite(rec);
+    if (opt_.resume) check_resumable(trials);
     const nlohmann::json env = trial::capture_environment();
     std::vector<PlannedTrial> to_run;
     for (const auto& t : trials) {
       const auto existing = store_->find_trial(summary_.suite_id, t.key);
       const bool completed = existing && existing->status == results::TrialStatus::completed;
-      if (completed && opt_.resume) {
+      if (completed && opt_.resume && changes(*existing, t).empty()) {
         ++summary_.skipped_completed;
         continue;
       }
-      if (completed) {
+      if (completed && !opt_.resume) {
         throw InputError(fmt::format(
             "{}: suite '{}' already has completed trials; use --resume to continue it, or another "
             "--results directory", store_->database_path().string(), suite_.name));
@@ -241,6 +311,7 @@ class SuiteRun {
   const SuiteRunOptions& opt_;
   SuiteRunSummary summary_;
   std::string dataset_;
+  std::optional<results::DirectoryLock> lock_;
   std::optional<results::ResultsStore> store_;
 };
 

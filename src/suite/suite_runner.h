@@ -17,6 +17,9 @@ struct SuiteRunOptions {
   std::string data_path;             // --data, passed to every trial
   std::string only;                  // --only PATTERN
   bool resume = false;
+  // With resume: a completed trial whose stored configuration differs from the suite's now is
+  // run again from scratch instead of refusing the resume.
+  bool restart_changed = false;
   bool dry_run = false;
 };
 

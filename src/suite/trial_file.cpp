@@ -6,6 +6,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/input_file.h"
 #include "trial/recipe.h"
 
 namespace cb::suite {
@@ -61,9 +62,8 @@ void write_trial_file(const std::filesystem::path& path, const TrialFile& trial)
 }
 
 TrialFile read_trial_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(fmt::format("--trial {}: cannot read this file", path.string()));
-  const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json j = nlohmann::json::parse(read_regular_file(path, "trial file", 1 << 20),
+                                                 nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     throw InputError(fmt::format("--trial {}: not a JSON object (trial files are written by `cifarbench run`)",
                                  path.string()));

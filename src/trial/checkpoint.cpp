@@ -2,10 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/input_file.h"
 #include "model/weights_file.h"
 
 namespace cb::trial {
@@ -13,22 +12,6 @@ namespace {
 
 nlohmann::json optional_json(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
-EpochStats epoch_from_json(const nlohmann::json& j) {
-  EpochStats e;
-  e.epoch = j.at("epoch").get<int>();
-  e.train_loss = j.at("train_loss").get<double>();
-  e.train_accuracy = j.at("train_accuracy").get<double>();
-  if (!j.at("test_accuracy").is_null()) e.test_accuracy = j["test_accuracy"].get<double>();
-  if (!j.at("test_loss").is_null()) e.test_loss = j["test_loss"].get<double>();
-  e.learning_rate = j.at("learning_rate").get<double>();
-  e.epoch_time_s = j.at("epoch_time_s").get<double>();
-  e.training_time_s = j.at("training_time_s").get<double>();
-  e.eval_time_s = j.at("eval_time_s").get<double>();
-  e.wall_time_s = j.at("wall_time_s").get<double>();
-  e.images_per_s = j.at("images_per_s").get<double>();
-  return e;
 }
 
 }  // namespace
@@ -41,8 +24,29 @@ CheckpointPaths::CheckpointPaths(const std::filesystem::path& out_dir)
 
 bool has_checkpoint(const CheckpointPaths& paths) { return std::filesystem::exists(paths.state); }
 
+nlohmann::json checkpoint_config(const TrialSpec& spec) {
+  nlohmann::json recipe = to_json(spec.recipe);
+  recipe.erase("source");
+  if (recipe.contains("train")) recipe["train"].erase("epochs");
+  if (recipe.contains("pipeline") && recipe["pipeline"].contains("data")) {
+    recipe["pipeline"]["data"].erase("workers");
+    recipe["pipeline"]["data"].erase("prefetch");
+  }
+  nlohmann::json config = {{"framework", spec.framework},
+                           {"model", spec.model},
+                           {"seed", spec.seed},
+                           {"dataset", spec.data.dataset},
+                           {"world_size", spec.shard.world_size},
+                           {"recipe", recipe}};
+  if (spec.data.dataset == "synthetic") {
+    config["synthetic"] = {{"train", spec.data.synthetic.train_count},
+                           {"test", spec.data.synthetic.test_count}};
+  }
+  return config;
+}
+
 void save_checkpoint(const CheckpointPaths& paths, backends::Trainer& trainer,
-                     const TrialOutcome& so_far, int epoch) {
+                     const TrialOutcome& so_far, int epoch, const nlohmann::json& config) {
   std::filesystem::create_directories(paths.dir);
   model::save_weights(trainer.export_weights(), paths.model);
   model::save_weights(trainer.export_optimizer_state(), paths.optimizer);
@@ -53,29 +57,29 @@ void save_checkpoint(const CheckpointPaths& paths, backends::Trainer& trainer,
                                                     {"training_images", so_far.training_images},
                                                     {"training_time_s", so_far.training_time_s},
                                                     {"time_to_target_s", optional_json(so_far.time_to_target_s)},
+                                                    {"config", config},
                                                     {"epochs", epochs}}
                                          .dump(2));
 }
 
-int load_checkpoint(const CheckpointPaths& paths, backends::Trainer& trainer, TrialOutcome& out) {
-  std::ifstream in(paths.state);
-  nlohmann::json state;
-  try {
-    state = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw InputError(fmt::format("{}: unreadable checkpoint state: {}", paths.state.string(), e.what()));
-  }
+CheckpointState read_checkpoint_state(const CheckpointPaths& paths) {
+  return parse_checkpoint_state(read_regular_file(paths.state, "checkpoint state", 256 << 20),
+                                paths.state.string());
+}
+
+int load_checkpoint(const CheckpointPaths& paths, const CheckpointState& state,
+                    backends::Trainer& trainer, TrialOutcome& out) {
   trainer.import_weights(model::load_weights(paths.model));
   if (std::filesystem::exists(paths.optimizer)) {
     trainer.import_optimizer_state(model::load_weights(paths.optimizer));
   }
-  for (const auto& e : state.at("epochs")) out.epochs.push_back(epoch_from_json(e));
-  out.steps = state.at("steps").get<std::int64_t>();
-  out.training_images = state.at("training_images").get<std::int64_t>();
-  out.training_time_s = state.at("training_time_s").get<double>();
-  if (!state.at("time_to_target_s").is_null()) out.time_to_target_s = state["time_to_target_s"].get<double>();
+  out.epochs = state.epochs;
+  out.steps = state.steps;
+  out.training_images = state.training_images;
+  out.training_time_s = state.training_time_s;
+  out.time_to_target_s = state.time_to_target_s;
   if (!out.epochs.empty()) out.test_accuracy = out.epochs.back().test_accuracy;
-  return state.at("epoch").get<int>();
+  return state.epoch;
 }
 
 }  // namespace cb::trial

@@ -4,6 +4,7 @@
 #include "trial/trial.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -22,6 +23,7 @@
 #include "model/zoo.h"
 #include "telemetry/summary.h"
 #include "trial/checkpoint.h"
+#include "trial/config_diff.h"
 #include "trial/world.h"
 
 namespace cb::trial {
@@ -192,7 +194,34 @@ class TrialRun {
   int resume_or_start() {
     const CheckpointPaths ckpt(spec_.out_dir);
     if (!spec_.resume || spec_.out_dir.empty() || !has_checkpoint(ckpt)) return 1;
-    const int done = load_checkpoint(ckpt, *trainer_, out_);
+    const CheckpointState state = read_checkpoint_state(ckpt);
+    // Epochs trained under one configuration are never continued (and reported) under another.
+    const std::vector<std::string> diffs =
+        state.config
+            ? config_differences(*state.config, checkpoint_config(spec_))
+            : std::vector<std::string>{"the checkpoint records no configuration (an older cifarbench wrote it)"};
+    if (!diffs.empty()) {
+      if (!spec_.restart_changed) {
+        throw InputError(fmt::format(
+            "--resume: {} was written by another configuration than the one asked for "
+            "(checkpoint → asked): {}. Use the same options, another --out, or "
+            "--restart-changed to start afresh",
+            ckpt.state.string(), fmt::join(diffs, "; ")));
+      }
+      spdlog::warn("--restart-changed: {} differs ({}); starting afresh", ckpt.state.string(),
+                   fmt::join(diffs, "; "));
+      std::error_code ec;
+      std::filesystem::remove_all(ckpt.dir, ec);  // never resumed into by mistake later
+      return 1;
+    }
+    const int stored = state.epoch;
+    if (stored > recipe_.epochs) {
+      throw InputError(fmt::format(
+          "--resume: {}: field 'epoch' is {}, past the trial's {} epoch(s) (--epochs or the "
+          "recipe's train.epochs); nothing would be trained",
+          ckpt.state.string(), stored, recipe_.epochs));
+    }
+    const int done = load_checkpoint(ckpt, state, *trainer_, out_);
     spdlog::info("resuming from {} after epoch {}", ckpt.dir.string(), done);
     return done + 1;
   }
@@ -317,7 +346,7 @@ class TrialRun {
     observer_.on_epoch(out_, es);
     const bool can_checkpoint = !spec_.out_dir.empty() && (spec_.checkpoint || spec_.resume);
     if (world_->leader() && can_checkpoint && running()) {
-      save_checkpoint(CheckpointPaths(spec_.out_dir), *trainer_, out_, es.epoch);
+      save_checkpoint(CheckpointPaths(spec_.out_dir), *trainer_, out_, es.epoch, checkpoint_config(spec_));
     }
   }
 

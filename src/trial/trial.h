@@ -32,6 +32,9 @@ struct TrialSpec {
   std::filesystem::path out_dir;  // result.json and checkpoints; empty: none written
   bool checkpoint = false;        // save weights and optimizer state after every epoch
   bool resume = false;            // continue from out_dir's checkpoint
+  // With resume: a checkpoint written by another configuration (checkpoint_config) is set
+  // aside and the trial starts afresh, instead of being refused.
+  bool restart_changed = false;
   data::Shard shard;              // this process's rank in a data-parallel run
   // A data-parallel run (shard.world_size > 1): rank 0's rendezvous address, and the time after
   // which a missing or dead rank makes the others fail (docs/distributed.md).

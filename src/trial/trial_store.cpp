@@ -25,12 +25,17 @@ TrialStoreWriter::TrialStoreWriter(results::ResultsStore& store, std::int64_t su
 }
 
 void TrialStoreWriter::on_start(const TrialStart& start) {
+  // The suite's planned configuration stays beside what the trial resolved: a resume compares it.
+  nlohmann::json planned;
+  if (record_.config.is_object() && record_.config.contains("planned")) planned = record_.config["planned"];
   record_.config = start.config;
+  if (!planned.is_null()) record_.config["planned"] = std::move(planned);
   record_.dataset = start.dataset;
   record_.synthetic = start.synthetic;
   record_.target_accuracy = start.spec.recipe.target_accuracy;
   record_.status = results::TrialStatus::running;
   store_.upsert_trial(record_);
+  store_.set_trial_status(record_.id, results::TrialStatus::running);  // stamps `started`
 }
 
 void TrialStoreWriter::on_epoch(const TrialOutcome&, const EpochStats& e) {

@@ -1,6 +1,8 @@
 // CIFAR-10/100 binary readers: layout, labels, and every kind of bad file named with its offset.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include "core/error.h"
 #include "data/cifar_binary.h"
 #include "fixtures.h"
@@ -134,6 +136,82 @@ TEST(CifarBinary, WrittenLayoutReadsBackIdentically) {
   EXPECT_EQ(copy.train.labels, original.train.labels);
   EXPECT_EQ(copy.test.pixels, original.test.pixels);
   EXPECT_EQ(copy.classes, original.classes);
+}
+
+}  // namespace
+}  // namespace cb
+
+// Issue 19: inputs that used to be accepted without a word, or escape as internal errors.
+namespace cb {
+namespace {
+
+TEST(CifarBinaryIntegrity, EmptyBatchFileIsRefusedNamingIt) {
+  testing::TempDir dir;
+  testing::write_cifar10_dir(dir.path());
+  testing::write_file(dir / "data_batch_4.bin", {});
+  const std::string message = load_error(dir.path());
+  EXPECT_NE(message.find("data_batch_4.bin: empty file"), std::string::npos) << message;
+}
+
+TEST(CifarBinaryIntegrity, DuplicateClassNamesAreRefusedNamingTheName) {
+  testing::TempDir dir;
+  testing::write_cifar10_dir(dir.path());
+  testing::write_text(dir / "batches.meta.txt", "cat\ndog\ncat\nbird\nfrog\nhorse\nship\ntruck\ndeer\nplane\n");
+  const std::string message = load_error(dir.path());
+  EXPECT_NE(message.find("batches.meta.txt: class name 'cat' appears twice"), std::string::npos)
+      << message;
+}
+
+TEST(CifarBinaryIntegrity, NonUtf8ClassNameIsAnInputErrorNamingTheFile) {
+  testing::TempDir dir;
+  testing::write_cifar10_dir(dir.path());
+  testing::write_text(dir / "batches.meta.txt",
+                      "a\nb\nc\nd\ne\nf\ng\nh\ni\n\xff\xfe" "garbage\n");
+  const std::string message = load_error(dir.path());
+  EXPECT_NE(message.find("batches.meta.txt: class name #10: invalid UTF-8"), std::string::npos)
+      << message;
+}
+
+TEST(CifarBinaryIntegrity, ControlCharacterInAClassNameIsRefused) {
+  testing::TempDir dir;
+  testing::write_cifar10_dir(dir.path());
+  testing::write_text(dir / "batches.meta.txt", "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\x01k\n");
+  const std::string message = load_error(dir.path());
+  EXPECT_NE(message.find("control character 0x01"), std::string::npos) << message;
+}
+
+TEST(CifarBinaryIntegrity, FifoInPlaceOfABatchFileIsRefusedWithoutBlocking) {
+  testing::TempDir dir;
+  testing::write_cifar10_dir(dir.path());
+  std::filesystem::remove(dir / "data_batch_2.bin");
+  ASSERT_EQ(mkfifo((dir / "data_batch_2.bin").c_str(), 0644), 0);
+  const std::string message = load_error(dir.path());  // opening a FIFO would wait for a writer
+  EXPECT_NE(message.find("data_batch_2.bin"), std::string::npos) << message;
+  EXPECT_NE(message.find("FIFO"), std::string::npos) << message;
+}
+
+TEST(CifarBinaryIntegrity, DirectoryInPlaceOfABatchFileIsRefused) {
+  testing::TempDir dir;
+  testing::write_cifar10_dir(dir.path());
+  std::filesystem::remove(dir / "test_batch.bin");
+  std::filesystem::create_directory(dir / "test_batch.bin");
+  const std::string message = load_error(dir.path());
+  EXPECT_NE(message.find("test_batch.bin: the CIFAR file is a directory"), std::string::npos)
+      << message;
+}
+
+TEST(CifarBinaryIntegrity, ClassNameWithANewlineIsNotWrittenAsTwoClasses) {
+  testing::TempDir dir;
+  testing::write_cifar10_dir(dir.path());
+  data::Dataset ds = data::load_cifar10_dir(dir.path());
+  ds.classes[3] = "two\nclasses";
+  std::filesystem::create_directory(dir / "out");
+  try {
+    data::write_cifar10_layout(ds, dir / "out");
+    FAIL() << "a class name with a newline was written";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("control character 0x0a"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

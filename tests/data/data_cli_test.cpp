@@ -51,7 +51,7 @@ TEST(DataImport, FailedImportLeavesNothingAtTheOutput) {
 
 TEST(DataImport, ExistingOutputIsKeptWithoutForce) {
   TempDir dir;
-  testing::write_members(dir.path(), testing::image_folder_members("set", kClasses, 1));
+  testing::write_members(dir.path(), testing::image_folder_members("set", kClasses, 3));
   testing::write_text(dir / "out/keep.txt", "mine");
   const auto r =
       run_cifarbench({"data", "import", (dir / "set").string(), "--out", (dir / "out").string()});
@@ -101,7 +101,7 @@ TEST(DataInfo, BadBinaryExits2NamingTheFile) {
 
 TEST(DataVerify, ImportedFolderVerifies) {
   TempDir dir;
-  testing::write_members(dir.path(), testing::image_folder_members("set", kClasses, 1));
+  testing::write_members(dir.path(), testing::image_folder_members("set", kClasses, 3));
   ASSERT_EQ(
       run_cifarbench({"data", "import", (dir / "set").string(), "--out", (dir / "out").string()})
           .exit_code,
@@ -113,7 +113,7 @@ TEST(DataVerify, ImportedFolderVerifies) {
 
 TEST(DataVerify, ChangedFileIsAnMd5Mismatch) {
   TempDir dir;
-  testing::write_members(dir.path(), testing::image_folder_members("set", kClasses, 1));
+  testing::write_members(dir.path(), testing::image_folder_members("set", kClasses, 3));
   ASSERT_EQ(
       run_cifarbench({"data", "import", (dir / "set").string(), "--out", (dir / "out").string()})
           .exit_code,

@@ -116,6 +116,30 @@ TEST(ImageFolder, PngWithAlphaIsRefused) {
   EXPECT_NE(message.find("alpha"), std::string::npos) << message;
 }
 
+TEST(ImageFolder, PngWiderThanTheLimitIsRefusedForItsSizeNotAsCorrupt) {
+  TempDir dir;
+  testing::write_members(dir.path(), testing::image_folder_members("", kClasses, 1));
+  testing::write_file(dir / "train/cat/wide.png", testing::encode_png(5000, 1, 1));
+  const std::string message = folder_error(dir.path());
+  EXPECT_NE(message.find("cat/wide.png"), std::string::npos) << message;
+  EXPECT_NE(message.find("5000×1, larger than 4096×4096"), std::string::npos) << message;
+}
+
+TEST(ImageArchive, AMemberOverThePerMemberLimitIsRefusedWhileInflating) {
+  auto members = testing::image_folder_members("set", kClasses, 1);
+  members.push_back({"set/train/cat/huge.jpg", testing::Bytes((std::size_t{256} << 20) + 1, 0)});
+  const std::string message = archive_error(members, ArchiveKind::tar_gz);
+  EXPECT_NE(message.find("huge.jpg: member"), std::string::npos) << message;
+  EXPECT_NE(message.find("268435456"), std::string::npos) << message;
+}
+
+TEST(ImageArchive, AMemberOutsideTrainAndTestIsSkipped) {
+  auto members = testing::image_folder_members("set", kClasses, 1);
+  members.push_back({"set/README", testing::Bytes(1 << 20, 'x')});
+  members.push_back({"set/README", testing::Bytes(1 << 20, 'y')});  // twice: never even read
+  EXPECT_EQ(archive_error(members, ArchiveKind::tar_gz), "(no error)");
+}
+
 TEST(ImageFolder, SixteenBitPngIsScaledToEightBits) {
   const auto png16 = testing::encode_png(8, 8, 2, PNG_COLOR_TYPE_RGB, 16);
   const auto image = data::decode_image(png16.data(), png16.size(), "x.png");
@@ -205,6 +229,22 @@ TEST(ImageArchive, SymlinkMemberIsRefused) {
   members.push_back({"set/train/cat/link.jpg", {}, true});
   EXPECT_NE(archive_error(members).find("set/train/cat/link.jpg: only regular files"),
             std::string::npos);
+}
+
+TEST(ImageArchive, TheSameMemberTwiceIsRefusedNamingIt) {
+  auto members = testing::image_folder_members("set", kClasses, 1);
+  members.push_back(members.front());  // would count its image twice
+  const std::string message = archive_error(members);
+  EXPECT_NE(message.find("set/train/cat/0.jpg: this member appears twice"), std::string::npos)
+      << message;
+}
+
+TEST(ImageFolder, ClassFolderNameWithANewlineIsRefused) {
+  TempDir dir;
+  testing::write_members(dir / "pets", testing::image_folder_members("", {"cat", "bad\nname"}, 1));
+  const std::string message = folder_error(dir / "pets");
+  EXPECT_NE(message.find("class folders"), std::string::npos) << message;
+  EXPECT_NE(message.find("control character 0x0a"), std::string::npos) << message;
 }
 
 TEST(ImageArchive, CorruptArchiveIsRefusedNamingIt) {

@@ -49,6 +49,20 @@ TEST(Resolve, DataFlagWinsOverTheEnvironment) {
   EXPECT_EQ(data::resolve_dataset(r).train.count, 5);
 }
 
+TEST(Resolve, ADataPathWithTheSyntheticDatasetIsRefusedNotIgnored) {
+  data::DataRequest r;
+  r.dataset = "synthetic";
+  r.path = "/nonexistent";
+  try {
+    data::resolve_dataset(r);
+    FAIL() << "the path was ignored";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--data /nonexistent: the synthetic dataset"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Resolve, EnvironmentIsUsedWithoutTheFlag) {
   TempDir b;
   testing::write_cifar10_dir(b.path(), 2, 2);

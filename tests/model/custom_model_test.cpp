@@ -254,5 +254,51 @@ TEST(CustomModel, EveryZooModelRoundTripsThroughTheJsonFormat) {
   }
 }
 
+// Found by fuzz/model_file_fuzz: a number too large for a double escaped as a library error.
+TEST(CustomModelJson, ANumberOutOfRangeIsAnInputErrorNamingTheFile) {
+  try {
+    model_from_json(R"({"name": "x", "input": [3, 32, 1e505], "layers": []})", "big.json", 10);
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("big.json: malformed JSON"), std::string::npos) << e.what();
+  }
+}
+
+// Issue 19: each size is bounded, their product was not (10^13 parameters passed validation).
+TEST(CustomModelSize, ModelWithTooManyParametersIsRefusedAtValidation) {
+  const std::string text = R"(
+name = "huge"
+input = [3, 32, 32]
+[[layers]]
+name = "wide"
+op = "conv2d"
+out_channels = 1048576
+kernel = 3
+[[layers]]
+name = "wider"
+op = "conv2d"
+out_channels = 1048576
+kernel = 3
+[[layers]]
+name = "pool"
+op = "global_avg_pool"
+[[layers]]
+name = "flat"
+op = "flatten"
+[[layers]]
+name = "fc"
+op = "linear"
+out_features = "classes"
+)";
+  try {
+    model_from_table(config::parse_string(text, "huge.toml"), "huge.toml", 10);
+    FAIL() << "a model of about 10^13 parameters was accepted";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("huge.toml"), std::string::npos) << message;
+    EXPECT_NE(message.find("at most"), std::string::npos) << message;
+  }
+}
+
 }  // namespace
 }  // namespace cb::model

@@ -132,6 +132,16 @@ TEST_F(WeightsFile, MissingFileNamesThePath) {
   }
 }
 
+TEST_F(WeightsFile, DirectoryInPlaceOfTheFileIsAnInputErrorNamingIt) {
+  std::filesystem::create_directories(dir_ / "model.weights");
+  try {
+    load_weights(dir_ / "model.weights");
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_TRUE(contains(e.what(), "model.weights: the weights file is a directory")) << e.what();
+  }
+}
+
 TEST_F(WeightsFile, BadMagicIsRefusedAtOffsetZero) {
   auto bytes = encode_weights(two_tensors());
   bytes[0] = 'X';

@@ -130,6 +130,22 @@ TEST(ReportCommand, WithoutGnuplotHtmlStillHasTablesAndSaysFiguresWereSkipped) {
   EXPECT_EQ(html.find("<img"), std::string::npos);
 }
 
+TEST(ReportCommand, AGnuplotThatNeverFinishesIsKilledAndTheReportStillWritten) {
+  TempDir tmp;
+  fill(tmp.path());
+  const auto stuck = tmp.path() / "stuck-gnuplot";
+  std::ofstream(stuck) << "#!/bin/sh\nexec sleep 600\n";
+  std::filesystem::permissions(stuck, std::filesystem::perms::owner_all);
+  const auto r = run_cifarbench({"report", tmp.path().string(), "--format", "html"},
+                                {"CIFARBENCH_GNUPLOT=" + stuck.string(),
+                                 "CIFARBENCH_GNUPLOT_TIMEOUT_S=0.2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string html = read(tmp.path() / "report" / "report.html");
+  EXPECT_NE((r.err + html).find("did not finish within 0.2 s and was killed"), std::string::npos)
+      << r.err;
+  EXPECT_NE(html.find("Table 1. Test accuracy"), std::string::npos);
+}
+
 TEST(ReportCommand, WithGnuplotAbsentFromPathFiguresAreSkipped) {
   TempDir tmp;
   fill(tmp.path());

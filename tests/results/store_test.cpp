@@ -279,6 +279,69 @@ TEST(ResultsStore, AFileThatIsNotADatabaseIsBadInputNamingIt) {
   }
 }
 
+TEST(ResultsStore, GarbagePagesAreBadInputNamingTheFile) {
+  TempDir tmp;
+  {
+    ResultsStore store = ResultsStore::open(tmp.path());
+    SuiteRecord suite{0, "s", "", {}, ""};
+    store.begin_suite(suite);
+    for (int i = 0; i < 50; ++i) {
+      TrialRecord t = make_trial(suite.id, fmt::format("trial-{}", i));
+      store.upsert_trial(t);
+    }
+  }  // closing the last connection moves the WAL into the database file
+  const auto db = tmp.path() / "results.sqlite";
+  ASSERT_GT(std::filesystem::file_size(db), 8192u);
+  {
+    std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096);  // page 1 (the header and the schema) stays; the tables' pages become garbage
+    const std::string garbage(std::filesystem::file_size(db) - 4096, '\xab');
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  for (int reading = 0; reading < 2; ++reading) {
+    try {
+      if (reading) {
+        ResultsStore::open_for_reading(tmp.path()).load();
+      } else {
+        ResultsStore::open(tmp.path());
+      }
+      FAIL() << "a database with garbage pages was accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("results.sqlite"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(ResultsStore, ADroppedTableIsBadInputNamingIt) {
+  TempDir tmp;
+  { ResultsStore::open(tmp.path()); }
+  run_sql(tmp.path() / "results.sqlite", "DROP TABLE epochs");
+  try {
+    ResultsStore::open_for_reading(tmp.path());
+    FAIL() << "a database without its epochs table was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("results.sqlite: not a complete results database: table "
+                                         "'epochs' is missing"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(ResultsStore, ANonNumericAccuracyIsBadInputNotZero) {
+  ScratchStore scratch;
+  TrialRecord t = scratch.add_trial();
+  scratch.store.add_epoch(make_epoch(t.id, 1));
+  run_sql(scratch.store.database_path(), "UPDATE epochs SET test_accuracy = 'high'");
+  try {
+    const ResultsSnapshot snap = ResultsStore::open_for_reading(scratch.tmp.path()).load();
+    FAIL() << "the text 'high' was read as accuracy " << snap.epochs.at(0).test_accuracy.value_or(-1);
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("column 'test_accuracy'"), std::string::npos) << what;
+    EXPECT_NE(what.find("'high'"), std::string::npos) << what;
+  }
+}
+
 TEST(ResultsStore, ReadingADirectoryWithoutADatabaseIsBadInput) {
   TempDir tmp;
   EXPECT_THROW(ResultsStore::open_for_reading(tmp.path()), InputError);

@@ -27,6 +27,17 @@ class NoBf16Backend final : public backends::Backend {
   }
 };
 
+// Registered but not available on this machine (its library is missing).
+class AbsentBackend final : public backends::Backend {
+ public:
+  backends::BackendInfo info() const override {
+    return {"absentfw", "", false, "libabsent.so was not found", {}};
+  }
+  std::unique_ptr<backends::Trainer> create_trainer(const backends::TrainerConfig&) const override {
+    throw Unsupported("not in this test");
+  }
+};
+
 Suite suite_from(const std::string& text) {
   return parse_suite(toml::parse(text), "test-suite.toml", std::filesystem::current_path());
 }
@@ -38,7 +49,10 @@ bool mentions(const std::vector<std::string>& lines, const std::string& needle) 
 
 class Planner : public ::testing::Test {
  protected:
-  void SetUp() override { backends::register_backend(std::make_unique<NoBf16Backend>()); }
+  void SetUp() override {
+    if (!backends::find_backend("nobf16")) backends::register_backend(std::make_unique<NoBf16Backend>());
+    if (!backends::find_backend("absentfw")) backends::register_backend(std::make_unique<AbsentBackend>());
+  }
 };
 
 TEST_F(Planner, LeavesOutATrialWhoseSettingsTheBackendCannotRunAndSaysWhy) {
@@ -93,6 +107,50 @@ channels_last = true
   EXPECT_EQ(trials[0].execution.threads, 1);
   EXPECT_EQ(trials[1].execution.threads, 2);
   EXPECT_EQ(trials[1].execution.device, "cpu");
+}
+
+TEST_F(Planner, ASeedListedTwiceIsRefusedNamingTheKey) {
+  const Suite s = suite_from(R"(
+[matrix]
+frameworks = ["nobf16"]
+models = ["simple-cnn"]
+seeds = [1, 1]
+)");
+  try {
+    plan_trials(s, nullptr);
+    FAIL() << "two trials with one key were planned";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("trial 'nobf16/simple-cnn/default/seed=1' is planned twice"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(Planner, ANamedFrameworkThatIsUnavailableIsLeftOutWithItsReason) {
+  const Suite s = suite_from(R"(
+[matrix]
+frameworks = ["nobf16", "absentfw"]
+models = ["simple-cnn"]
+seeds = [1]
+)");
+  std::vector<std::string> skipped;
+  const auto trials = plan_trials(s, &skipped);
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].framework, "nobf16");
+  EXPECT_TRUE(mentions(skipped, "absentfw: unavailable: libabsent.so was not found"));
+}
+
+TEST_F(Planner, AnInvalidCustomModelFailsLoadingTheSuite) {
+  testing::TempDir dir;
+  std::ofstream(dir / "bad.toml") << "name = \"bad\"\ninput = [3, 32, 32]\n[[layers]]\n"
+                                     "name = \"fc\"\nop = \"linear\"\nout_features = 7\n";
+  std::ofstream(dir / "suite.toml") << "[matrix]\nframeworks = [\"nobf16\"]\nmodels = [\"bad.toml\"]\n";
+  try {
+    load_suite(dir / "suite.toml");
+    FAIL() << "an invalid custom model passed planning";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.toml"), std::string::npos) << e.what();
+  }
 }
 
 TEST(TrialFile, RoundTripsEveryField) {

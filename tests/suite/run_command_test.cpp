@@ -10,6 +10,9 @@
 #include <iterator>
 #include <thread>
 
+#include <fmt/format.h>
+
+#include "results/directory_lock.h"
 #include "results/store.h"
 #include "support/require_backend.h"
 #include "support/run_process.h"
@@ -208,6 +211,120 @@ TEST(RunCommand, ATrialPastTheTimeLimitStopsItselfAsTimeoutAndKeepsItsEpochs) {
   EXPECT_EQ(snap.trials[0].status, results::TrialStatus::timeout) << snap.trials[0].error;
   EXPECT_GT(snap.epochs.size(), 0u);
   EXPECT_LT(snap.epochs.size(), 500u);
+}
+
+// Issue 19: a results directory has one owner; resuming checks what produced the stored results.
+
+TEST(RunCommand, ASecondRunOnTheSameResultsDirectoryExits2NamingTheHoldersPid) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto results = dir / "results";
+  const auto owner = results::DirectoryLock::acquire(results);  // as a running `cifarbench run`
+  const auto r = run_cifarbench({"run", write_suite(dir, 1, "[1]").string(), "--results", results.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find(fmt::format("in use by another cifarbench run (pid {}", getpid())), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(results / "results.sqlite"));  // nothing was written
+}
+
+TEST(RunCommand, TheLockFileOfACrashedRunDoesNotBlockTheNextOne) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto results = dir / "results";
+  std::filesystem::create_directories(results);
+  std::ofstream(results / ".lock") << "999999\n";  // left by a run killed with SIGKILL
+  const auto r = run_cifarbench({"run", write_suite(dir, 1, "[1]").string(), "--results", results.string()},
+                                {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST(RunCommand, ResumeAfterTheSuiteChangedExits2NamingTheDifferences) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto results = dir / "results";
+  ASSERT_EQ(run_cifarbench({"run", write_suite(dir, 2, "[1]").string(), "--results", results.string()},
+                           {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"}).exit_code, 0);
+  const auto r = run_cifarbench({"run", write_suite(dir, 1, "[1]").string(), "--results",
+                                 results.string(), "--resume"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("torch/tiny-cnn/r/seed=1: recipe.train.epochs: 2 → 1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--restart-changed"), std::string::npos) << r.err;
+  EXPECT_EQ(load(results).epochs.size(), 2u);  // the stored results are untouched
+}
+
+TEST(RunCommand, RestartChangedRunsTheChangedTrialsAgainFromScratch) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto results = dir / "results";
+  ASSERT_EQ(run_cifarbench({"run", write_suite(dir, 2, "[1]").string(), "--results", results.string()},
+                           {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"}).exit_code, 0);
+  const auto r = run_cifarbench({"run", write_suite(dir, 1, "[1]").string(), "--results",
+                                 results.string(), "--resume", "--restart-changed"},
+                                {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto snap = load(results);
+  ASSERT_EQ(snap.trials.size(), 1u);
+  EXPECT_EQ(snap.trials[0].status, results::TrialStatus::completed);
+  EXPECT_EQ(snap.epochs.size(), 1u);  // trained again under the new configuration only
+}
+
+TEST(RunCommand, ResumeWithTheSameSuiteKeepsTheCompletedTrials) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto results = dir / "results";
+  const auto suite = write_suite(dir, 1, "[1]");
+  ASSERT_EQ(run_cifarbench({"run", suite.string(), "--results", results.string()},
+                           {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"}).exit_code, 0);
+  const auto r = run_cifarbench({"run", suite.string(), "--results", results.string(), "--resume"},
+                                {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("1 completed trial(s) kept"), std::string::npos) << r.out;
+}
+
+TEST(RunCommand, ATrialsStartIsStampedWhenItStarts) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto results = dir / "results";
+  ASSERT_EQ(run_cifarbench({"run", write_suite(dir, 1, "[1]").string(), "--results", results.string()},
+                           {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"}).exit_code, 0);
+  const auto snap = load(results);
+  ASSERT_EQ(snap.trials.size(), 1u);
+  EXPECT_FALSE(snap.trials[0].started.empty());
+  EXPECT_LE(snap.trials[0].started, snap.trials[0].ended);
+}
+
+TEST(RunCommand, ADirectoryGivenAsTheSuiteIsRefusedSayingWhatASuiteFileIs) {
+  TempDir dir;
+  const auto r = run_cifarbench({"run", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("SUITE is a suite file"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("key 'matrix'"), std::string::npos) << r.err;
+}
+
+TEST(RunCommand, DryRunRefusesAnInvalidCustomModel) {
+  TempDir dir;
+  std::ofstream(dir / "bad.toml") << "name = \"bad\"\n[[layers]]\nname = \"fc\"\nop = \"linear\"\n"
+                                     "out_features = 7\n";
+  std::ofstream(dir / "suite.toml") << "dataset = \"synthetic\"\n[matrix]\nmodels = [\"bad.toml\"]\n";
+  const auto r = run_cifarbench({"run", (dir / "suite.toml").string(), "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("bad.toml"), std::string::npos) << r.err;
+}
+
+TEST(RunCommand, ADataPathWithASyntheticSuiteExits2) {
+  TempDir dir;
+  const auto r = run_cifarbench({"run", write_suite(dir, 1, "[1]").string(), "--data", "/nonexistent",
+                                 "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--data /nonexistent: suite"), std::string::npos) << r.err;
+}
+
+TEST(RunCommand, ASeedListedTwiceExits2) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto r = run_cifarbench({"run", write_suite(dir, 1, "[1, 1]").string(), "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("planned twice"), std::string::npos) << r.err;
 }
 
 }  // namespace

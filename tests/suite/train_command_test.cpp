@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <tuple>
+#include <utility>
 
 #include "support/require_backend.h"
 #include "support/run_process.h"
@@ -192,6 +194,158 @@ TEST(TrainCommand, TimeLimitStopsTheTrialAsTimeoutKeepingItsEpochs) {
   EXPECT_EQ(result["result"]["status"], "timeout");
   EXPECT_NE(result["result"]["error"].get<std::string>().find("time limit of 1.5 s"), std::string::npos);
   EXPECT_LT(result["result"]["epochs"].size(), 50u);
+}
+
+// Issue 19: `train --resume` continues only what the same configuration produced.
+
+// Trains 2 epochs of tiny_train(seed 7) with a checkpoint into dir/r; returns the arguments.
+std::vector<std::string> checkpointed(const TempDir& dir) {
+  auto args = tiny_train(dir / "r", "7");
+  args.push_back("--checkpoint");
+  EXPECT_EQ(run_cifarbench(args).exit_code, 0);
+  args.push_back("--resume");
+  return args;
+}
+
+void replace_value(std::vector<std::string>& args, const std::string& flag, const std::string& value) {
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == flag) args[i + 1] = value;
+  }
+}
+
+TEST(TrainCommand, ResumeWithAnotherSeedBatchSizeLearningRateOrDatasetSizeExits2NamingIt) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto args = checkpointed(dir);
+  const std::vector<std::tuple<std::string, std::string, std::string>> changes = {
+      {"--seed", "8", "seed: 7 → 8"},
+      {"--batch-size", "16", "recipe.pipeline.data.batch_size: 32 → 16"},
+      {"--lr", "0.1", "recipe.optimizer.lr: 0.05 → 0.1"},
+      {"--synthetic-train", "128", "synthetic.train: 256 → 128"}};
+  for (const auto& [flag, value, expected] : changes) {
+    auto changed = args;
+    replace_value(changed, flag, value);
+    const auto r = run_cifarbench(changed);
+    EXPECT_EQ(r.exit_code, 2) << flag << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << flag << ": " << r.err;
+    EXPECT_NE(r.err.find("state.json"), std::string::npos) << r.err;
+  }
+}
+
+TEST(TrainCommand, ResumeWithAnotherDatasetExits2NamingIt) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto cifar = dir / "cifar";  // a small real CIFAR-10 directory: 5 × 8 training images
+  std::filesystem::create_directories(cifar);
+  for (const std::string name : {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                                 "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"}) {
+    std::string records;
+    for (int r = 0; r < 8; ++r) {
+      records += static_cast<char>(r % 10);
+      records += std::string(3072, static_cast<char>(r * 29));
+    }
+    std::ofstream(cifar / name, std::ios::binary) << records;
+  }
+  auto args = checkpointed(dir);
+  std::vector<std::string> real;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--synthetic-train" || args[i] == "--synthetic-test") {
+      ++i;
+      continue;
+    }
+    real.push_back(args[i]);
+  }
+  replace_value(real, "--dataset", "cifar10");
+  real.insert(real.end(), {"--data", cifar.string()});
+  const auto r = run_cifarbench(real);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("dataset: \"synthetic\" → \"cifar10\""), std::string::npos) << r.err;
+}
+
+TEST(TrainCommand, RestartChangedStartsAfreshWhenTheCheckpointDiffers) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  auto args = checkpointed(dir);
+  replace_value(args, "--seed", "8");
+  args.push_back("--restart-changed");
+  const auto r = run_cifarbench(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto doc = read_json(dir / "r" / "result.json");
+  EXPECT_EQ(doc["result"]["epochs"].size(), 2u);
+  EXPECT_EQ(doc["config"]["seed"].get<int>(), 8);
+}
+
+TEST(TrainCommand, ACheckpointEpochCounterPastEpochsIsRefused) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto args = checkpointed(dir);
+  const auto state_path = dir / "r" / "checkpoint" / "state.json";
+  auto state = read_json(state_path);
+  state["epoch"] = 9;  // edited: nothing would be trained, and "completed" reported
+  std::ofstream(state_path) << state.dump();
+  const auto r = run_cifarbench(args);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("state.json: field 'epoch' is 9"), std::string::npos) << r.err;
+}
+
+TEST(TrainCommand, AMalformedCheckpointStateIsRefusedNamingTheFileAndField) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto args = checkpointed(dir);
+  const auto state_path = dir / "r" / "checkpoint" / "state.json";
+  auto state = read_json(state_path);
+  for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"{}", "state.json: field 'epoch' is missing"},
+           {"[1, 2]", "state.json: unreadable checkpoint state"},
+           {"{\"epoch\": \"one\"}", "state.json: field 'epoch' is \"one\"; expected an integer"}}) {
+    std::ofstream(state_path) << text;
+    const auto r = run_cifarbench(args);
+    EXPECT_EQ(r.exit_code, 2) << text << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << text << ": " << r.err;
+  }
+}
+
+TEST(TrainCommand, ACheckpointWeightsPathThatIsADirectoryIsRefusedNamingIt) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto args = checkpointed(dir);
+  const auto weights = dir / "r" / "checkpoint" / "model.weights";
+  std::filesystem::remove(weights);
+  std::filesystem::create_directory(weights);
+  const auto r = run_cifarbench(args);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("model.weights: the weights file is a directory"), std::string::npos) << r.err;
+}
+
+TEST(TrainCommand, ANanLearningRateIsRefusedNamingTheFlag) {
+  TempDir dir;
+  auto args = tiny_train(dir / "r", "1");
+  replace_value(args, "--lr", "nan");
+  const auto r = run_cifarbench(args);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--lr"), std::string::npos) << r.err;
+}
+
+TEST(TrainCommand, ANegativeSeedIsRefusedNotWrapped) {
+  TempDir dir;
+  const auto r = run_cifarbench(tiny_train(dir / "r", "-1"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--seed"), std::string::npos) << r.err;
+}
+
+TEST(TrainCommand, DataPathWithTheSyntheticDatasetIsRefused) {
+  TempDir dir;
+  auto args = tiny_train(dir / "r", "1");
+  args.insert(args.end(), {"--data", "/nonexistent"});
+  const auto r = run_cifarbench(args);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--data /nonexistent: --dataset synthetic"), std::string::npos) << r.err;
+}
+
+TEST(CliCommand, AnUnknownSubcommandIsNamed) {
+  const auto r = run_cifarbench({"trian"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown subcommand 'trian'"), std::string::npos) << r.err;
 }
 
 }  // namespace
