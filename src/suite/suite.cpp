@@ -49,6 +49,32 @@ std::vector<T> positive_ints(config::TableReader& r, std::string_view key, std::
   if (out.empty()) r.fail(key, "a non-empty list");
   return out;
 }
+// matrix.models: zoo names, or model files relative to the suite. Custom models are read and
+// checked now, so that an invalid one fails planning (and --dry-run) rather than every trial;
+// the class count only sizes the last layer.
+std::vector<std::string> read_models(config::TableReader& matrix, const std::filesystem::path& base_dir,
+                                     const std::string& dataset, const std::string& source) {
+  std::vector<std::string> models = matrix.strings("models", {});
+  if (models.empty()) matrix.fail("models", "a non-empty list of zoo names or model files");
+  for (auto& m : models) {
+    if (model::is_zoo_model(m)) continue;
+    const std::filesystem::path p = base_dir / m;
+    if (!std::filesystem::exists(p)) {
+      matrix.fail("models", fmt::format("zoo names ({}) or model files; '{}' is neither",
+                                        fmt::join(model::zoo_names(), ", "), m));
+    }
+    m = p.string();
+    try {
+      (void)model::resolve_model(m, dataset_classes(dataset));
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      throw InputError(what.find(m) != std::string::npos
+                           ? what
+                           : fmt::format("{}: key 'matrix.models': {}: {}", source, m, what));
+    }
+  }
+  return models;
+}
 }  // namespace
 
 Suite parse_suite(const toml::table& table, const std::string& source,
@@ -72,31 +98,7 @@ Suite parse_suite(const toml::table& table, const std::string& source,
   auto matrix = root.table("matrix");
   if (!matrix) root.fail("matrix", "a [matrix] table with frameworks, models, recipes and seeds");
   s.frameworks = matrix->strings("frameworks", {"available"});
-  s.models = matrix->strings("models", {});
-  if (s.models.empty()) matrix->fail("models", "a non-empty list of zoo names or model files");
-  for (auto& m : s.models) {
-    if (!model::is_zoo_model(m)) {
-      const std::filesystem::path p = base_dir / m;
-      if (!std::filesystem::exists(p)) {
-        matrix->fail("models", fmt::format("zoo names ({}) or model files; '{}' is neither",
-                                           fmt::join(model::zoo_names(), ", "), m));
-      }
-      m = p.string();
-    }
-  }
-  // Custom models are read and checked now, so that an invalid one fails planning (and
-  // --dry-run) rather than every trial; the class count only sizes the last layer.
-  for (const auto& m : s.models) {
-    if (model::is_zoo_model(m)) continue;
-    try {
-      (void)model::resolve_model(m, dataset_classes(s.dataset));
-    } catch (const InputError& e) {
-      const std::string what = e.what();
-      throw InputError(what.find(m) != std::string::npos
-                           ? what
-                           : fmt::format("{}: key 'matrix.models': {}: {}", source, m, what));
-    }
-  }
+  s.models = read_models(*matrix, base_dir, s.dataset, source);
   const std::vector<std::string> recipe_names = matrix->strings("recipes", {"default"});
   const std::vector<std::int64_t> seeds = matrix->integers("seeds", {1});
   for (auto v : seeds) {
