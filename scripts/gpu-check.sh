@@ -65,6 +65,7 @@ fi
 step_names=(build data env gpu-tests resnet18 nvml-vs-smi airbench94 distributed)
 declare -A limit=([build]=240 [data]=60 [env]=15 [gpu-tests]=60 [resnet18]=200 [nvml-vs-smi]=60
                   [airbench94]=100 [distributed]=45)
+((dry)) && limit[build]=1800  # two CPU cores, not a GPU machine's sixteen
 {
   echo "gpu-check: $mode, budget ${budget} s in all; each step stops at its own limit or the budget:"
   for s in "${step_names[@]}"; do printf '  %-12s %4d s\n' "$s" "${limit[$s]}"; done
