@@ -1,7 +1,7 @@
 // The torch backend on a CUDA GPU, held to the CPU from the same weights and batch: logits,
 // a few SGD steps, every precision and memory format, determinism. Each test SKIPs (visibly)
 // where LibTorch has no CUDA device, so these run for real only on a GPU machine
-// (scripts/gpu-check.sh runs them with `ctest -L gpu`).
+// (scripts/gpu-check.sh runs them with `ctest -L '^gpu$'`).
 #include <gtest/gtest.h>
 
 #include <algorithm>
