@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "suite/suite.h"
 #include "suite/suite_runner.h"
@@ -26,6 +27,8 @@ struct RunOptions {
   bool resume = false;
   bool restart_changed = false;
   bool dry_run = false;
+  std::string order;  // "" = the suite's
+  std::optional<std::uint64_t> order_seed;
 };
 
 fs::path self_executable() {
@@ -62,7 +65,9 @@ int run(const RunOptions& o) {
     throw InputError("--restart-changed: only with --resume (it decides what resuming does with "
                      "completed trials whose configuration changed)");
   }
-  const suite::Suite suite = suite::load_suite(suite_path);
+  suite::Suite suite = suite::load_suite(suite_path);
+  if (!o.order.empty()) suite.order = *suite::parse_trial_order(o.order);
+  if (o.order_seed) suite.order_seed = o.order_seed;
   if (suite.dataset == "synthetic" && !o.data_path.empty()) {
     throw InputError(fmt::format("--data {}: suite {} uses the synthetic dataset, which reads no "
                                  "data; drop --data or set the suite's dataset",
@@ -114,6 +119,13 @@ const CommandRegistration registration{"run", 10, [](CLI::App& app) {
   cmd->add_flag("--dry-run", o->dry_run, "list the planned trials and exit");
   cmd->add_option("--only", o->only, "run only trials whose key contains PATTERN (or matches a glob)");
   cmd->add_option("--data", o->data_path, "dataset path for every trial");
+  cmd->add_option("--order", o->order,
+                  "trial order: interleaved (default: rounds of one seed per configuration, each "
+                  "round shuffled) or grid (the matrix's nesting order)")
+      ->check(CLI::IsMember({"interleaved", "grid"}));
+  cmd->add_option("--order-seed", o->order_seed,
+                  "seed of the interleaved order (default: the suite's order_seed, else random; "
+                  "the one used is printed and recorded)");
   cmd->callback([o] { set_exit_status(run(*o)); });
 }};
 

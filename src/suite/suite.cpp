@@ -4,6 +4,8 @@
 
 #include <fnmatch.h>
 
+#include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -11,6 +13,7 @@
 #include "trial/recipe.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "model/custom_model.h"
 #include "model/zoo.h"
 
@@ -90,6 +93,11 @@ Suite parse_suite(const toml::table& table, const std::string& source,
   s.time_limit_s = root.number("time_limit_s", s.time_limit_s, 1, 1e7);
   s.synthetic_train = root.integer("synthetic_train", 0, 0, 10000000);
   s.synthetic_test = root.integer("synthetic_test", 0, 0, 10000000);
+  s.order = *parse_trial_order(root.choice("order", "interleaved", {"interleaved", "grid"}));
+  if (root.has("order_seed")) {
+    s.order_seed = static_cast<std::uint64_t>(
+        root.integer("order_seed", 0, 0, std::numeric_limits<std::int64_t>::max()));
+  }
 
   // [defaults] is merged under every recipe and validated as part of each below.
   toml::table defaults;
@@ -244,6 +252,43 @@ std::vector<PlannedTrial> plan_trials(const Suite& suite, std::vector<std::strin
           "files share a name); every trial must be distinct",
           suite.file, p.key));
     }
+  }
+  return out;
+}
+
+std::string_view to_string(TrialOrder order) {
+  return order == TrialOrder::grid ? "grid" : "interleaved";
+}
+
+std::optional<TrialOrder> parse_trial_order(std::string_view name) {
+  if (name == "interleaved") return TrialOrder::interleaved;
+  if (name == "grid") return TrialOrder::grid;
+  return std::nullopt;
+}
+
+std::vector<PlannedTrial> order_trials(std::vector<PlannedTrial> trials, TrialOrder order,
+                                       std::uint64_t seed) {
+  if (order == TrialOrder::grid) return trials;
+  // A configuration is a key without its seed; its n-th trial (in the suite's seed order) goes
+  // to round n.
+  std::map<std::string, int> seen;
+  std::vector<std::vector<PlannedTrial>> rounds;
+  for (auto& t : trials) {
+    std::string config = t.key;
+    const std::string tag = fmt::format("/seed={}", t.seed);
+    if (const auto at = config.find(tag); at != std::string::npos) config.erase(at, tag.size());
+    const auto round = static_cast<std::size_t>(seen[config]++);
+    if (rounds.size() <= round) rounds.resize(round + 1);
+    rounds[round].push_back(std::move(t));
+  }
+  std::vector<PlannedTrial> out;
+  for (std::size_t r = 0; r < rounds.size(); ++r) {
+    auto& round = rounds[r];
+    Rng rng(seed, {0x6f72646572ULL /* "order" */, r});
+    for (std::size_t i = round.size(); i > 1; --i) {  // Fisher-Yates
+      std::swap(round[i - 1], round[static_cast<std::size_t>(rng.below(i))]);
+    }
+    for (auto& t : round) out.push_back(std::move(t));
   }
   return out;
 }

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,14 @@ struct SuiteRecipe {
   backends::ExecutionSettings execution;  // its [hardware] table, parsed
 };
 
+// The order trials run in (docs/suites.md). Interleaved: round k runs every configuration's
+// k-th seed, each round in a seeded random order, so that drift and other load on the machine
+// fall on every framework alike (asv's interleaved rounds, Google Benchmark's random
+// interleaving). Grid: the matrix's nesting order (framework, model, recipe, seed, ...).
+enum class TrialOrder { interleaved, grid };
+std::string_view to_string(TrialOrder order);
+std::optional<TrialOrder> parse_trial_order(std::string_view name);
+
 struct Suite {
   std::string name;
   std::string description;
@@ -40,6 +50,8 @@ struct Suite {
   std::string dataset = "cifar10";    // cifar10, cifar100, ... or synthetic
   bool synthetic_fallback = false;    // offline machines: use synthetic data, with a banner
   double time_limit_s = 3600;         // per trial
+  TrialOrder order = TrialOrder::interleaved;
+  std::optional<std::uint64_t> order_seed;  // absent: drawn at random when the suite runs
   std::int64_t synthetic_train = 0;   // synthetic data's training images (0: the generator's default)
   std::int64_t synthetic_test = 0;    // and test images
   std::vector<std::string> frameworks;  // may contain "available"
@@ -61,6 +73,12 @@ Suite parse_suite(const toml::table& table, const std::string& source,
 // Expands the matrix into trials. "available" stands for every backend available here; a
 // framework that is unavailable or cannot build a model is left out and explained in `skipped`.
 std::vector<PlannedTrial> plan_trials(const Suite& suite, std::vector<std::string>* skipped);
+
+// `trials` (in plan_trials' order) in the run order: unchanged for grid; for interleaved,
+// grouped into rounds by seed (a configuration's first seed in round 1, ...) and each round
+// shuffled with a generator seeded from `seed` and the round number.
+std::vector<PlannedTrial> order_trials(std::vector<PlannedTrial> trials, TrialOrder order,
+                                       std::uint64_t seed);
 
 // Keeps the trials whose key matches `pattern` (a substring, or a glob with * and ?).
 std::vector<PlannedTrial> filter_trials(const std::vector<PlannedTrial>& trials,

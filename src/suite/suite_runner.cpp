@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <random>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -90,6 +91,12 @@ class SuiteRun {
   std::vector<PlannedTrial> plan() {
     std::vector<std::string> skipped;
     std::vector<PlannedTrial> trials = filter_trials(plan_trials(suite_, &skipped), opt_.only);
+    order_seed_ = suite_.order_seed ? *suite_.order_seed : std::random_device{}();
+    trials = order_trials(std::move(trials), suite_.order, order_seed_);
+    if (suite_.order == TrialOrder::interleaved) {
+      fmt::print("trial order: interleaved, seed {} (--order-seed {} repeats it; --order grid "
+                 "runs the matrix in order)\n", order_seed_, order_seed_);
+    }
     summary_.planned = static_cast<int>(trials.size());
     for (const auto& s : skipped) spdlog::warn("left out: {}", s);
     if (trials.empty()) {
@@ -204,6 +211,7 @@ class SuiteRun {
     src << toml::json_formatter(suite_.source);
     rec.config = nlohmann::json::parse(src.str());
     rec.config["dataset_used"] = dataset_;
+    rec.config["trial_order"] = {{"order", to_string(suite_.order)}, {"seed", order_seed_}};
     summary_.suite_id = store_->begin_suite(rec);
     if (opt_.resume) check_resumable(trials);
     const nlohmann::json env = trial::capture_environment();
@@ -311,6 +319,7 @@ class SuiteRun {
   const SuiteRunOptions& opt_;
   SuiteRunSummary summary_;
   std::string dataset_;
+  std::uint64_t order_seed_ = 0;  // the interleaved order's, recorded with the suite
   std::optional<results::DirectoryLock> lock_;
   std::optional<results::ResultsStore> store_;
 };

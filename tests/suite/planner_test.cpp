@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 
 #include "backends/backend.h"
 #include "core/error.h"
@@ -150,6 +151,78 @@ TEST_F(Planner, AnInvalidCustomModelFailsLoadingTheSuite) {
     FAIL() << "an invalid custom model passed planning";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("bad.toml"), std::string::npos) << e.what();
+  }
+}
+
+PlannedTrial planned(const std::string& fw, std::uint64_t seed, int threads = 0) {
+  PlannedTrial t;
+  t.framework = fw;
+  t.seed = seed;
+  t.threads = threads;
+  t.key = fw + "/simple-cnn/default/seed=" + std::to_string(seed) + "/threads=" + std::to_string(threads);
+  return t;
+}
+
+std::vector<std::string> keys_of(const std::vector<PlannedTrial>& trials) {
+  std::vector<std::string> keys;
+  for (const auto& t : trials) keys.push_back(t.key);
+  return keys;
+}
+
+// Two frameworks × two thread counts × three seeds, in the planner's (grid) order.
+std::vector<PlannedTrial> grid_of_twelve() {
+  std::vector<PlannedTrial> grid;
+  for (const std::string fw : {"a", "b"})
+    for (std::uint64_t seed : {1, 2, 3})
+      for (int threads : {1, 2}) grid.push_back(planned(fw, seed, threads));
+  return grid;
+}
+
+TEST(TrialOrder, InterleavedRunsOneSeedOfEveryConfigurationPerRound) {
+  const auto ordered = order_trials(grid_of_twelve(), TrialOrder::interleaved, 7);
+  ASSERT_EQ(ordered.size(), 12u);
+  // Round r (trials 4r .. 4r+3) holds the r-th seed of all four configurations.
+  for (std::size_t round = 0; round < 3; ++round) {
+    std::set<std::string> configs;
+    for (std::size_t i = 4 * round; i < 4 * round + 4; ++i) {
+      EXPECT_EQ(ordered[i].seed, round + 1) << ordered[i].key;
+      configs.insert(ordered[i].framework + std::to_string(ordered[i].threads));
+    }
+    EXPECT_EQ(configs.size(), 4u) << "round " << round;
+  }
+  // Nothing lost or duplicated.
+  auto a = keys_of(ordered), b = keys_of(grid_of_twelve());
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  EXPECT_EQ(a, b);
+}
+
+TEST(TrialOrder, TheSeedDecidesTheShuffleAndRepeatsIt) {
+  const auto first = keys_of(order_trials(grid_of_twelve(), TrialOrder::interleaved, 7));
+  EXPECT_EQ(first, keys_of(order_trials(grid_of_twelve(), TrialOrder::interleaved, 7)));
+  // Over a few seeds the rounds are not always in one fixed order (4! = 24 orders per round).
+  std::set<std::vector<std::string>> orders;
+  for (std::uint64_t seed = 0; seed < 8; ++seed) {
+    orders.insert(keys_of(order_trials(grid_of_twelve(), TrialOrder::interleaved, seed)));
+  }
+  EXPECT_GT(orders.size(), 4u);
+}
+
+TEST(TrialOrder, GridKeepsThePlannersOrder) {
+  EXPECT_EQ(keys_of(order_trials(grid_of_twelve(), TrialOrder::grid, 7)), keys_of(grid_of_twelve()));
+}
+
+TEST(TrialOrder, TheSuiteChoosesTheOrderAndRefusesAnUnknownOne) {
+  EXPECT_EQ(suite_from("[matrix]\nmodels = [\"simple-cnn\"]\n").order, TrialOrder::interleaved);
+  const Suite grid = suite_from("order = \"grid\"\norder_seed = 5\n[matrix]\nmodels = [\"simple-cnn\"]\n");
+  EXPECT_EQ(grid.order, TrialOrder::grid);
+  EXPECT_EQ(grid.order_seed, std::optional<std::uint64_t>(5));
+  try {
+    suite_from("order = \"random\"\n[matrix]\nmodels = [\"simple-cnn\"]\n");
+    FAIL() << "an unknown order was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("order"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("grid"), std::string::npos) << e.what();
   }
 }
 
