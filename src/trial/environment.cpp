@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "backends/backend.h"
+#include "conformance/check.h"
 #include "core/build_info.h"
 #include "model/zoo.h"
 #include "telemetry/nvml.h"
@@ -160,6 +161,7 @@ nlohmann::json capture_environment() {
         if (auto why = b->cannot_build(model::build_zoo_model(name, 10))) cannot[name] = *why;
       }
       j["cannot_build"] = cannot;
+      j["check"] = conformance::check_status(info.name);  // `cifarbench check` on this machine
     } else {
       j["reason"] = info.unavailable_reason;
     }
