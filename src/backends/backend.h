@@ -73,6 +73,9 @@ struct ExecutionSettings {
   bool operator==(const ExecutionSettings&) const = default;
 };
 std::string_view to_string(MixedPrecision precision);
+// "1e-05" or "1e-05, 0.001": the distinct values in first-seen order, "none" when empty (for
+// EffectiveSetting values).
+std::string distinct_values(const std::vector<double>& values);
 // "off", "fp16" or "bf16"; nullopt for anything else.
 std::optional<MixedPrecision> parse_mixed_precision(std::string_view name);
 
@@ -98,6 +101,14 @@ struct EvalResult {
   std::int64_t correct = 0;  // samples predicted correctly
   double loss_sum = 0;       // summed (not mean) loss, without label smoothing
   std::int64_t count = 0;    // samples evaluated
+};
+
+// One setting where frameworks' defaults differ and can silently change results (batch-norm
+// eps and momentum convention, weight decay on biases and batch-norm, padding, loss reduction),
+// as a trainer applies it: `cifarbench parity` shows them side by side.
+struct EffectiveSetting {
+  std::string name;   // "batch_norm.eps", "weight_decay.applies_to", ...
+  std::string value;  // "1e-05", "every trainable tensor (18 of 18)", ...
 };
 
 class Trainer {
@@ -129,6 +140,9 @@ class Trainer {
   // (optional) Sums `values` element-wise over every rank, in place (evaluation counts, checks);
   // default: one process, so the values are already the sums.
   virtual void all_reduce_sum(std::vector<double>& /*values*/) {}
+  // (optional) The effective settings (EffectiveSetting), read from what this trainer built (its
+  // layers, its optimizer) rather than restated from documentation; default: none reported.
+  virtual std::vector<EffectiveSetting> effective_settings() const { return {}; }
   // (optional) Seconds spent waiting for gradient communication since the trainer was built
   // (what did not overlap with computation); default: 0, one process.
   virtual double communication_time_s() const { return 0; }

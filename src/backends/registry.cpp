@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <mutex>
 
@@ -20,6 +22,15 @@ std::string_view to_string(MixedPrecision precision) {
     case MixedPrecision::bf16: return "bf16";
   }
   return "off";
+}
+
+std::string distinct_values(const std::vector<double>& values) {
+  std::vector<double> seen;
+  for (double v : values) {
+    if (std::find(seen.begin(), seen.end(), v) == seen.end()) seen.push_back(v);
+  }
+  if (seen.empty()) return "none";
+  return fmt::format("{}", fmt::join(seen, ", "));
 }
 
 std::optional<MixedPrecision> parse_mixed_precision(std::string_view name) {

@@ -9,31 +9,12 @@
 #include "backends/backend.h"
 #include "conformance/check.h"
 #include "core/error.h"
+#include "conformance/delegating_backend.h"
 #include "support/run_process.h"
 #include "support/temp_dir.h"
 
 namespace cb::conformance {
 namespace {
-
-// The torch backend with the wrong momentum (0.5 instead of the recipe's 0.9): everything but
-// the optimizer step agrees with the reference.
-class WrongMomentumBackend final : public backends::Backend {
- public:
-  explicit WrongMomentumBackend(const backends::Backend& torch) : torch_(torch) {}
-  backends::BackendInfo info() const override {
-    auto info = torch_.info();
-    info.name = "wrongmomentum";
-    return info;
-  }
-  std::unique_ptr<backends::Trainer> create_trainer(const backends::TrainerConfig& config) const override {
-    auto broken = config;
-    broken.optimizer.momentum = 0.5;
-    return torch_.create_trainer(broken);
-  }
-
- private:
-  const backends::Backend& torch_;
-};
 
 class Unloadable final : public backends::Backend {
  public:

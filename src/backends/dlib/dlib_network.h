@@ -89,6 +89,7 @@ struct ParameterLayer {
   std::function<void(bool)> configure_bias;    // conv2d, linear: before setup
   std::function<void(int)> configure_outputs;  // linear: before setup
   std::function<void(double)> configure_eps;   // batch_norm: before setup
+  std::function<double()> eps;                 // batch_norm: what bn_ holds (get_eps)
   // batch_norm: the last training batch's statistics (mean, unbiased variance).
   std::function<void(std::vector<float>&, std::vector<float>&)> batch_statistics;
 };
@@ -137,6 +138,7 @@ class NetworkWalker {
     p.gradient = &gradient;
     // Window 1 and eps from the spec; the window is irrelevant since the counter is reset.
     p.configure_eps = [&bn](double eps) { bn = dlib::bn_<Mode>(1, eps); };
+    p.eps = [&bn] { return bn.get_eps(); };
     p.batch_statistics = [&bn](std::vector<float>& mean, std::vector<float>& var) {
       take_batch_statistics(bn, mean, var);
     };
@@ -246,6 +248,7 @@ class TrainerCore {
   RecipeOptimizer optimizer_;
   int threads_ = 0;
   std::vector<ParameterLayer> parameters_;  // the training network's, forward order
+  std::vector<LayerSignature> signature_;   // the training network's, forward order
   std::vector<SpecParameterLayer> spec_layers_;
   std::vector<ParameterState> states_;
   dlib::resizable_tensor input_, gradient_;
@@ -258,6 +261,7 @@ class DlibTrainer final : public Trainer, private TrainerCore {
   DlibTrainer(const TrainerConfig& config, std::string type_name)
       : TrainerCore(config, std::move(type_name)) {
     auto walker = walk(net_);
+    signature_ = walker.signature;
     parameters_ = std::move(walker.parameters);
     configure_layers();
     // dlib allocates parameters on the first forward pass; two images keep bn_ in training mode.
@@ -270,6 +274,28 @@ class DlibTrainer final : public Trainer, private TrainerCore {
   }
 
   data::Layout input_layout() const override { return data::Layout::nchw; }
+
+  // Read from the built network: bn_'s eps and the compiled paddings; the rest is what
+  // TrainerCore's running statistics, optimizer and loss do.
+  std::vector<EffectiveSetting> effective_settings() const override {
+    std::vector<double> eps, padding, momentum;
+    for (const auto& p : parameters_) {
+      if (p.eps) eps.push_back(p.eps());
+    }
+    for (const auto& s : signature_) {
+      if (s.op == model::Op::conv2d) padding.push_back(s.padding);
+    }
+    for (const auto& l : spec_layers_) {
+      if (l.layer->op == model::Op::batch_norm) momentum.push_back(l.layer->momentum);
+    }
+    return {{"batch_norm.eps", distinct_values(eps)},
+            {"batch_norm.momentum", distinct_values(momentum) + " (running = (1 - m) running + m batch, the backend's own; dlib's window unused)"},
+            {"batch_norm.running_var", "unbiased batch variance (the backend's own)"},
+            {"weight_decay.applies_to", fmt::format("every trainable tensor, biases and batch-norm included ({} layers; RecipeOptimizer, dlib's multipliers unused)",
+                                                    parameters_.size())},
+            {"conv.padding", distinct_values(padding) + " (zeros, symmetric: con_'s template)"},
+            {"loss.reduction", "mean over the batch (the backend's cross-entropy)"}};
+  }
 
   std::int64_t parameter_count() const override {
     std::int64_t n = 0;

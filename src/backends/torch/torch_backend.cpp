@@ -81,7 +81,8 @@ class TorchTrainer final : public Trainer {
         optimizer_(config.optimizer),
         precision_(config.execution.precision),
         channels_last_(config.execution.channels_last),
-        network_(config.model, at::TensorOptions().dtype(at::kFloat).device(device_)) {
+        network_(config.model, at::TensorOptions().dtype(at::kFloat).device(device_)),
+        model_(config.model) {
     network_.load(*config.initial_weights);
     if (channels_last_) network_.set_channels_last(true);
     params_ = network_.trainable();
@@ -107,6 +108,23 @@ class TorchTrainer final : public Trainer {
   data::Layout input_layout() const override { return data::Layout::nchw; }
 
   std::int64_t parameter_count() const override { return network_.trainable_count(); }
+
+  // What forward() passes to at::batch_norm and at::conv2d (the spec's values, layer by layer),
+  // and what apply_optimizer and the loss do.
+  std::vector<EffectiveSetting> effective_settings() const override {
+    std::vector<double> eps, momentum, padding;
+    for (const auto& l : model_->spec.layers) {
+      if (l.op == model::Op::batch_norm) eps.push_back(l.eps), momentum.push_back(l.momentum);
+      if (l.op == model::Op::conv2d) padding.push_back(l.padding);
+    }
+    return {{"batch_norm.eps", distinct_values(eps)},
+            {"batch_norm.momentum", distinct_values(momentum) + " (running = (1 - m) running + m batch, at::batch_norm)"},
+            {"batch_norm.running_var", "unbiased batch variance (at::batch_norm)"},
+            {"weight_decay.applies_to", fmt::format("every trainable tensor, biases and batch-norm included ({} of {})",
+                                                    params_.size(), params_.size())},
+            {"conv.padding", distinct_values(padding) + " (zeros, symmetric)"},
+            {"loss.reduction", "mean over the batch (at::cross_entropy_loss, Reduction::Mean)"}};
+  }
 
   StepResult train_step(const data::Batch& batch) override {
     if (!learning_rate_) {
@@ -348,6 +366,7 @@ class TorchTrainer final : public Trainer {
   std::int64_t step_ = 0;
   std::optional<double> learning_rate_;
   at::Tensor loss_scale_, growth_tracker_;  // fp16 only
+  std::shared_ptr<const model::AnalysedModel> model_;
   int num_classes_ = 0;
   model::Shape input_;
   std::unique_ptr<DataParallelGroup> data_parallel_;  // world size > 1 only
