@@ -82,7 +82,8 @@ enum class Code : int {
   X(TF_DeviceListCount, int (*)(const TF_DeviceList*))                                       \
   X(TF_DeviceListName, const char* (*)(const TF_DeviceList*, int, TF_Status*))               \
   X(TF_DeviceListType, const char* (*)(const TF_DeviceList*, int, TF_Status*))               \
-  X(TF_DeleteDeviceList, void (*)(TF_DeviceList*))
+  X(TF_DeleteDeviceList, void (*)(TF_DeviceList*))                                           \
+  X(TF_SetDevice, void (*)(TF_OperationDescription*, const char*))
 
 // The resolved function table; every member is non-null once the loader returns it.
 struct TensorFlowApi {
