@@ -225,12 +225,30 @@ class TensorFlowBackend : public Backend {
       throw InputError(fmt::format("device '{}' is not one TensorFlow sees here (it sees: {})",
                                    config.execution.device, ids));
     }
+    claim_determinism(config.execution.deterministic);
     // TensorFlow reads this when its kernels first ask, so it must precede the session.
     if (config.execution.deterministic) setenv("TF_DETERMINISTIC_OPS", "1", 1);
     return std::make_unique<TensorFlowTrainer>(loaded.library, config);
   }
 
  private:
+  // TensorFlow reads TF_DETERMINISTIC_OPS once per process (tensorflow/core/util/
+  // determinism.cc), at the first kernel that asks: every trainer of a process must want what
+  // the first one did, or it would silently get the other mode.
+  void claim_determinism(bool deterministic) const {
+    std::lock_guard lock(determinism_mutex_);
+    if (!determinism_) determinism_ = deterministic;
+    if (*determinism_ != deterministic) {
+      throw Unsupported(fmt::format(
+          "TensorFlow fixes op determinism once per process, and this process's first "
+          "TensorFlow trainer ran with deterministic = {}; run the trial with deterministic = "
+          "{} in its own process",
+          *determinism_, deterministic));
+    }
+  }
+
+  mutable std::mutex determinism_mutex_;
+  mutable std::optional<bool> determinism_;
   mutable std::once_flag devices_once_;
   mutable std::vector<DeviceInfo> devices_;
   mutable std::string devices_error_;  // why no session could be opened to list them

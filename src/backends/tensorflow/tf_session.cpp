@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -38,6 +39,12 @@ TF_Tensor* make_tensor(const TensorFlowApi& api, DataType dtype,
 // TF_SetConfig (a ConfigProto it refuses) or TF_NewSession fails.
 TF_Session* open_session(const TensorFlowApi& api, TF_Graph* graph,
                          const SessionSettings& settings) {
+  // TensorFlow's CPU devices share one intra-op thread pool per process, sized by the first
+  // session's intra_op_parallelism_threads (core/common_runtime/local_device.cc), which would
+  // be list_devices' "all cores" and ignore every trainer's `threads`. This variable, read once
+  // when the first CPU device is made, gives each session its own pool. A value the user set
+  // is kept.
+  setenv("TF_OVERRIDE_GLOBAL_THREADPOOL", "1", 0);
   Status status(api);
   TF_SessionOptions* options = api.TF_NewSessionOptions();
   const std::string config = encode_config_proto(settings);
