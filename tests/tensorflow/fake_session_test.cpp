@@ -54,6 +54,12 @@ struct Fake {
     if (!d) throw std::runtime_error("no op " + op);
     return d;
   }
+  bool fed(const std::string& name) const {
+    return fn<int (*)(const char*)>("fake_tf_last_run_fed")(name.c_str()) != 0;
+  }
+  bool targeted(const std::string& name) const {
+    return fn<int (*)(const char*)>("fake_tf_last_run_targeted")(name.c_str()) != 0;
+  }
   void reset() const {
     fail_set_config("");
     fail_tensor_attr("");
@@ -179,6 +185,42 @@ TEST_F(FakeTensorFlow, ASecondTrainerCannotChangeTheProcesssDeterminism) {
   } catch (const Unsupported& e) {
     EXPECT_TRUE(contains(e.what(), "deterministic = true")) << e.what();
   }
+}
+
+// ---- 7. AdamW through the trainer ---------------------------------------------------------------
+
+TEST_F(FakeTensorFlow, AdamwTrainerZeroesBothMomentsAndFeedsItsScalarsEveryStep) {
+  const Backend* backend = fake_backend();
+  if (!backend) GTEST_SKIP() << "another library was loaded first in this process";
+  const auto analysed = std::make_shared<const model::AnalysedModel>(model::analyse(small_spec()));
+  const auto weights = model::initial_weights(analysed->spec, 1);
+  TrainerConfig config;
+  config.model = analysed;
+  config.initial_weights = &weights;
+  config.optimizer.kind = OptimizerConfig::Kind::adamw;
+  const auto trainer = backend->create_trainer(config);
+  PlanOptions options;
+  options.optimizer = config.optimizer;
+  const GraphPlan plan = plan_graph(*analysed, options);
+  for (int i : plan.trainable) {  // the constructor's last run zeroed the buffers
+    const auto& v = plan.variables[static_cast<std::size_t>(i)];
+    EXPECT_TRUE(fake.targeted(v.momentum_init_assign)) << v.spec_name;
+    EXPECT_TRUE(fake.targeted(v.second_moment_init_assign)) << v.spec_name;
+  }
+  data::Batch batch;
+  batch.layout = data::Layout::nhwc;
+  batch.n = 2;
+  batch.c = 3;
+  batch.h = batch.w = 8;
+  batch.data.assign(2 * 3 * 8 * 8, 0.5f);
+  batch.labels = {1, 4};
+  trainer->set_learning_rate(0.01);
+  trainer->train_step(batch);
+  for (const auto& name : {plan.adam_decay_factor, plan.adam_step_size,
+                           plan.adam_sqrt_correction2, plan.learning_rate, plan.targets}) {
+    EXPECT_TRUE(fake.fed(name)) << name;
+  }
+  for (const auto& t : plan.step_targets) EXPECT_TRUE(fake.targeted(t)) << t;
 }
 
 // ---- 6. the lesser defects ---------------------------------------------------------------------
