@@ -874,6 +874,16 @@ TEST(GraphPlan, AdamwUpdateIsPyTorchsAdamW) {
   }
 }
 
+TEST(GraphPlan, AdamwHyperparametersOutsideTheirRangeAreInputErrors) {
+  OptimizerConfig opt;
+  opt.kind = OptimizerConfig::Kind::adamw;
+  opt.beta1 = 1.0;  // bias correction 1 − beta1^t would be 0
+  EXPECT_THROW(plan(spec_with({}), opt), InputError);
+  opt.beta1 = 0.9;
+  opt.eps = 0;
+  EXPECT_THROW(plan(spec_with({}), opt), InputError);
+}
+
 TEST(GraphPlan, SgdPlansNoSecondMoment) {
   const auto p = plan(spec_with({}));
   for (const auto& v : p.variables) EXPECT_TRUE(v.second_moment_init_assign.empty());

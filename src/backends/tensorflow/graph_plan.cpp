@@ -723,6 +723,11 @@ bool same_padding_matches(int size, int kernel, int stride, int padding) {
 }
 
 GraphPlan plan_graph(const model::AnalysedModel& model, const PlanOptions& options) {
+  const auto& o = options.optimizer;
+  if (o.kind == OptimizerConfig::Kind::adamw &&
+      (o.beta1 < 0 || o.beta1 >= 1 || o.beta2 < 0 || o.beta2 >= 1 || o.eps <= 0)) {
+    throw InputError("optimizer: AdamW needs beta1 and beta2 in [0, 1) and eps > 0");
+  }
   return PlanBuilder(model, options).build();
 }
 
