@@ -147,6 +147,17 @@ TEST_F(FakeTensorFlow, EverySessionGetsTheListingSessionsGpuMapping) {
   for (const auto& op : plan.update_ops) EXPECT_EQ(fake.device_of(g1, op.name), "/device:GPU:1");
 }
 
+// TF_AddGradients' operations come without a device; TensorFlow would place them on GPU:0.
+TEST_F(FakeTensorFlow, GradientOperationsFollowTheTrainersGpu) {
+  const GraphPlan plan = small_plan();
+  TensorFlowSession on_gpu1(library, plan, placement_for(on("cuda:1")));
+  const int graph = fake.session_graph(fake.sessions() - 1);
+  for (int i : plan.trainable) {
+    const auto& read = plan.variables[static_cast<std::size_t>(i)].read;
+    EXPECT_EQ(fake.device_of(graph, "gradients/" + read), "/device:GPU:1") << read;
+  }
+}
+
 TEST_F(FakeTensorFlow, CpuSessionHidesGpusAndPinsToTheCpu) {
   const GraphPlan plan = small_plan();
   TensorFlowSession cpu(library, plan, placement_for(on("cpu")));

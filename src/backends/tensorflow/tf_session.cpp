@@ -183,10 +183,47 @@ TensorFlowSession::TensorFlowSession(std::shared_ptr<const TensorFlowLibrary> li
   try {
     build(plan.forward_ops, {});
     build(plan.update_ops, add_gradients(plan));
+    if (!device_.empty()) place_gradients(plan);
     session_ = open_session(api_, graph_, placement.settings);
   } catch (...) {
     api_.TF_DeleteGraph(graph_);
     throw;
+  }
+}
+
+// TF_AddGradients creates its operations with no device, and TensorFlow's placer puts such
+// operations on the first GPU, GPU:0, whatever device the rest of the graph is pinned to. The C
+// API cannot set an existing operation's device, but importing a GraphDef can give every
+// operation without one a default device: so the finished graph is exported and imported into
+// a fresh graph with default device `device_` (our own operations keep theirs), and the
+// operation table is rebuilt by name.
+void TensorFlowSession::place_gradients(const GraphPlan& plan) {
+  Status status(api_);
+  TF_Buffer* def = api_.TF_NewBuffer();
+  TF_ImportGraphDefOptions* options = api_.TF_NewImportGraphDefOptions();
+  TF_Graph* placed = api_.TF_NewGraph();
+  api_.TF_GraphToGraphDef(graph_, def, status.get());
+  if (api_.TF_GetCode(status.get()) == static_cast<int>(Code::ok)) {
+    api_.TF_ImportGraphDefOptionsSetDefaultDevice(options, device_.c_str());
+    api_.TF_GraphImportGraphDef(placed, def, options, status.get());
+  }
+  api_.TF_DeleteImportGraphDefOptions(options);
+  api_.TF_DeleteBuffer(def);
+  if (api_.TF_GetCode(status.get()) != static_cast<int>(Code::ok)) {
+    api_.TF_DeleteGraph(placed);
+    check(status.get(), fmt::format("placing the gradients on {}", device_));
+  }
+  api_.TF_DeleteGraph(graph_);
+  graph_ = placed;
+  for (const auto* list : {&plan.forward_ops, &plan.update_ops}) {
+    for (const auto& op : *list) {
+      TF_Operation* found = api_.TF_GraphOperationByName(graph_, op.name.c_str());
+      if (!found) {
+        throw CheckFailed(fmt::format("TensorFlow lost operation '{}' in the GraphDef round trip",
+                                      op.name));
+      }
+      ops_[op.name] = found;
+    }
   }
 }
 

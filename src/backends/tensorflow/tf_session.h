@@ -45,6 +45,7 @@ class TensorFlowSession {
   void build(const std::vector<GraphOp>& ops, const std::vector<TF_Output>& gradients);
   void set_attrs(TF_OperationDescription* desc, const GraphOp& op, TF_Status* status);
   std::vector<TF_Output> add_gradients(const GraphPlan& plan);
+  void place_gradients(const GraphPlan& plan);
   void check(TF_Status* status, const std::string& what) const;
 
   std::shared_ptr<const TensorFlowLibrary> library_;
