@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -63,6 +64,9 @@ ModelSpec spec_with(std::vector<Layer> body, bool head = true) {
 GraphPlan plan(const ModelSpec& spec, OptimizerConfig opt = {}) {
   PlanOptions options;
   options.optimizer = opt;
+  return plan_graph(model::analyse(spec), options);
+}
+GraphPlan plan_with(const ModelSpec& spec, PlanOptions options) {
   return plan_graph(model::analyse(spec), options);
 }
 
@@ -438,11 +442,6 @@ TEST(GraphPlan, WithoutWeightDecayTheGradientFeedsTheUpdateDirectly) {
   EXPECT_FALSE(attr<bool>(apply, "use_nesterov"));
 }
 
-TEST(GraphPlan, AdamwIsUnsupported) {
-  OptimizerConfig opt;
-  opt.kind = OptimizerConfig::Kind::adamw;
-  EXPECT_THROW(plan(spec_with({}), opt), Unsupported);
-}
 
 TEST(GraphPlan, TrainableVariablesFollowTheSpecTensorOrder) {
   const auto p = plan(spec_with({conv("c", 8, 3, 1, 1, true), layer("bn", Op::batch_norm)}));
@@ -520,10 +519,8 @@ TEST(GraphPlan, GradientsAreNeededOnlyByUpdateOps) {
 
 // TF_AddGradients differentiates every op between a trainable variable's value and the loss;
 // each such op type needs a C++ gradient (tensorflow/cc/gradients), or graph building fails.
-TEST(GraphPlan, EveryOpBetweenParametersAndLossHasARegisteredCppGradient) {
-  const auto p = plan(everything_spec());
-  std::map<std::string, const GraphOp*> by_name;
-  for (const auto& o : p.forward_ops) by_name[o.name] = &o;
+// The op types TF_AddGradients differentiates: those between a trainable read and the loss.
+std::set<std::string> differentiated_types(const GraphPlan& p) {
   // Forward reachability from the trainable reads (ops are in topological order).
   std::set<std::string> from_params;
   for (int i : p.trainable) from_params.insert(p.variables[static_cast<std::size_t>(i)].read);
@@ -543,6 +540,11 @@ TEST(GraphPlan, EveryOpBetweenParametersAndLossHasARegisteredCppGradient) {
     if (o.type == "ReadVariableOp") continue;  // the x of TF_AddGradients: not differentiated
     if (from_params.count(o.name) && to_loss.count(o.name)) differentiated.insert(o.type);
   }
+  return differentiated;
+}
+
+TEST(GraphPlan, EveryOpBetweenParametersAndLossHasARegisteredCppGradient) {
+  const auto differentiated = differentiated_types(plan(everything_spec()));
   const auto& registered = registered_cpp_gradients();
   for (const auto& type : differentiated) {
     EXPECT_TRUE(registered.count(type)) << type << " has no registered C++ gradient";
@@ -553,6 +555,61 @@ TEST(GraphPlan, EveryOpBetweenParametersAndLossHasARegisteredCppGradient) {
                                "SoftmaxCrossEntropyWithLogits"}) {
     EXPECT_TRUE(differentiated.count(expected)) << expected << " is not on the gradient path";
   }
+}
+
+// ---- determinism: seeded random ops, a loss with deterministic kernels -----------------------
+
+TEST(GraphPlan, DeterministicLossAvoidsSoftmaxCrossEntropyAndKeepsGradients) {
+  PlanOptions options;
+  options.deterministic = true;
+  const auto p = plan_with(everything_spec(), options);
+  EXPECT_FALSE(has_type(p, "SoftmaxCrossEntropyWithLogits"));
+  const auto differentiated = differentiated_types(p);
+  for (const auto& type : differentiated) {
+    EXPECT_TRUE(registered_cpp_gradients().count(type)) << type << " has no C++ gradient";
+  }
+  for (const char* expected : {"LogSoftmax", "Sum", "Neg", "Mean", "MatMul"}) {
+    EXPECT_TRUE(differentiated.count(expected)) << expected << " is not on the gradient path";
+  }
+  const auto& mean = op(p, p.loss.op);
+  const auto& neg = op(p, mean.inputs[0].op);
+  EXPECT_EQ(neg.type, "Neg");
+  const auto& sum = op(p, neg.inputs[0].op);
+  EXPECT_EQ(sum.type, "Sum");
+  EXPECT_EQ(const_ints(p, sum.inputs[1]), (std::vector<std::int32_t>{1}));
+  const auto& weighted = op(p, sum.inputs[0].op);
+  EXPECT_EQ(weighted.inputs[0].op, p.targets);
+  EXPECT_EQ(op(p, weighted.inputs[1].op).inputs[0], p.train_logits);
+}
+
+TEST(GraphPlan, DropoutSeedsAreNonZeroAndFollowTheTrialSeed) {
+  auto d1 = layer("drop1", Op::dropout);
+  d1.p = 0.25;
+  auto d2 = layer("drop2", Op::dropout);
+  d2.p = 0.5;
+  const auto spec = spec_with({d1, d2});
+  const auto seeds = [&](std::uint64_t seed) {
+    PlanOptions options;
+    options.seed = seed;
+    const auto p = plan_with(spec, options);
+    std::vector<std::int64_t> out;
+    for (const char* name : {"train/drop1/uniform", "train/drop2/uniform"}) {
+      out.push_back(attr<std::int64_t>(op(p, name), "seed"));
+      out.push_back(attr<std::int64_t>(op(p, name), "seed2"));
+    }
+    return out;
+  };
+  for (std::uint64_t seed : {0ULL, 1ULL, 12345ULL}) {
+    const auto s = seeds(seed);
+    for (auto v : s) {
+      EXPECT_GT(v, 0) << "seed " << seed;  // seed = seed2 = 0 is refused under determinism
+      EXPECT_LE(v, 0x7FFFFFFF);
+    }
+    EXPECT_EQ(s[0], s[2]);      // one graph-level seed
+    EXPECT_NE(s[1], s[3]);      // each random op its own stream
+    EXPECT_EQ(s, seeds(seed));  // the same trial seed, the same masks
+  }
+  EXPECT_NE(seeds(1), seeds(2));
 }
 
 // ---- weight layouts -------------------------------------------------------------------------
@@ -611,6 +668,237 @@ TEST(ScoreLogits, SumsCrossEntropyAndCountsCorrect) {
   EXPECT_EQ(r.count, 2);
   EXPECT_EQ(r.correct, 1);
   EXPECT_NEAR(r.loss_sum, std::log(2.0) + std::log(4.0), 1e-6);
+}
+
+}  // namespace
+}  // namespace cb::backends::tf
+
+// ---- a small interpreter of planned ops: the loss and AdamW's update, evaluated -------------
+
+namespace cb::backends::tf {
+namespace {
+
+struct Value {
+  std::vector<std::int64_t> shape;
+  std::vector<double> data;
+};
+
+// Evaluates float ops of a plan with double arithmetic: elementwise ops (a scalar operand
+// broadcasts), LogSoftmax over the last axis of a matrix, Sum over axis 1, Mean over axis 0,
+// variables through `state` (keyed by VarHandleOp name). Enough for the loss and the updates.
+class Interpreter {
+ public:
+  explicit Interpreter(const GraphPlan& p) {
+    for (const auto* list : {&p.forward_ops, &p.update_ops}) {
+      for (const auto& o : *list) ops_[o.name] = &o;
+    }
+  }
+  std::map<std::string, Value> values;           // fed or precomputed op outputs
+  std::map<std::string, Value> state;            // variables
+  std::vector<Value> gradients;                  // OpInput::gradient_of
+
+  Value eval(const OpInput& in) {
+    if (in.gradient_of >= 0) return gradients.at(static_cast<std::size_t>(in.gradient_of));
+    if (auto it = values.find(in.op); it != values.end()) return it->second;
+    const GraphOp& o = *ops_.at(in.op);
+    Value out = compute(o);
+    values[o.name] = out;
+    return out;
+  }
+  void run(const std::string& name) { eval({name, 0}); }
+
+ private:
+  Value compute(const GraphOp& o) {
+    if (o.type == "Const") {
+      const auto& t = std::get<ConstTensor>(o.attrs.at("value"));
+      Value v{t.shape, {}};
+      for (float f : t.floats) v.data.push_back(f);
+      for (auto i : t.ints) v.data.push_back(i);
+      return v;
+    }
+    if (o.type == "ReadVariableOp") return state.at(o.inputs[0].op);
+    if (o.type == "AssignVariableOp") {
+      state[o.inputs[0].op] = eval(o.inputs[1]);
+      return {};
+    }
+    std::vector<Value> in;
+    for (const auto& i : o.inputs) in.push_back(eval(i));
+    if (o.type == "Sqrt" || o.type == "Neg") {
+      for (auto& x : in[0].data) x = o.type == "Sqrt" ? std::sqrt(x) : -x;
+      return in[0];
+    }
+    if (o.type == "LogSoftmax") return log_softmax(in[0]);
+    if (o.type == "Sum" || o.type == "Mean") return reduce(in[0], o.type == "Mean");
+    return elementwise(o.type, in[0], in[1]);
+  }
+  static Value elementwise(const std::string& type, const Value& a, const Value& b) {
+    const Value& big = a.data.size() >= b.data.size() ? a : b;
+    Value out{big.shape, std::vector<double>(big.data.size())};
+    for (std::size_t i = 0; i < out.data.size(); ++i) {
+      const double x = a.data[a.data.size() == 1 ? 0 : i];
+      const double y = b.data[b.data.size() == 1 ? 0 : i];
+      if (type == "Mul") out.data[i] = x * y;
+      else if (type == "AddV2") out.data[i] = x + y;
+      else if (type == "Sub") out.data[i] = x - y;
+      else if (type == "RealDiv") out.data[i] = x / y;
+      else throw std::runtime_error("interpreter: no " + type);
+    }
+    return out;
+  }
+  static Value log_softmax(Value v) {
+    const auto k = static_cast<std::size_t>(v.shape.back());
+    for (std::size_t r = 0; r < v.data.size() / k; ++r) {
+      double* row = v.data.data() + r * k;
+      double sum = 0;
+      for (std::size_t j = 0; j < k; ++j) sum += std::exp(row[j]);
+      for (std::size_t j = 0; j < k; ++j) row[j] -= std::log(sum);
+    }
+    return v;
+  }
+  // Sum of a matrix over axis 1, or the mean of a vector.
+  static Value reduce(const Value& v, bool mean) {
+    if (mean) {
+      double s = 0;
+      for (double x : v.data) s += x;
+      return {{}, {s / static_cast<double>(v.data.size())}};
+    }
+    const auto k = static_cast<std::size_t>(v.shape.back());
+    Value out{{v.shape[0]}, std::vector<double>(v.data.size() / k, 0.0)};
+    for (std::size_t i = 0; i < v.data.size(); ++i) out.data[i / k] += v.data[i];
+    return out;
+  }
+  std::map<std::string, const GraphOp*> ops_;
+};
+
+// The deterministic loss: on logits z and smoothed targets t, −mean_i Σ_j t_ij log softmax(z_i)_j,
+// and its derivative in z is (softmax(z) − t)/n (checked by central differences).
+TEST(GraphPlan, DeterministicLossIsTheSmoothedCrossEntropyWithItsGradient) {
+  PlanOptions options;
+  options.deterministic = true;
+  const auto p = plan_with(spec_with({}), options);
+  const std::vector<double> logits = {0.5, -1.0, 2.0, 0.1, 0.0, 0.3, -0.2, 1.5, 0.7, -0.4,
+                                      1.0, 1.1, -2.0, 0.0, 0.2, 0.4, 0.9, -0.8, 0.6, 0.05};
+  const auto targets = smoothed_targets({2, 7}, 10, 0.1);
+  const auto loss_at = [&](const std::vector<double>& z) {
+    Interpreter run(p);
+    run.values[p.train_logits.op] = {{2, 10}, z};
+    run.values[p.targets] = {{2, 10}, std::vector<double>(targets.begin(), targets.end())};
+    return run.eval(p.loss).data.at(0);
+  };
+  double expected = 0;
+  for (std::size_t i = 0; i < 2; ++i) {
+    double sum = 0;
+    for (std::size_t j = 0; j < 10; ++j) sum += std::exp(logits[i * 10 + j]);
+    for (std::size_t j = 0; j < 10; ++j) {
+      expected -= targets[i * 10 + j] * (logits[i * 10 + j] - std::log(sum));
+    }
+  }
+  EXPECT_NEAR(loss_at(logits), expected / 2, 1e-6);
+  for (std::size_t i : {0u, 3u, 17u}) {
+    auto up = logits, down = logits;
+    up[i] += 1e-5;
+    down[i] -= 1e-5;
+    const std::size_t row = i / 10;
+    double sum = 0;
+    for (std::size_t j = 0; j < 10; ++j) sum += std::exp(logits[row * 10 + j]);
+    const double analytic = (std::exp(logits[i]) / sum - targets[i]) / 2;
+    EXPECT_NEAR((loss_at(up) - loss_at(down)) / 2e-5, analytic, 1e-6) << i;
+  }
+}
+
+// Three AdamW steps of the planned ops against the definition (torch backend, PyTorch 1.13).
+TEST(GraphPlan, AdamwUpdateIsPyTorchsAdamW) {
+  OptimizerConfig opt;
+  opt.kind = OptimizerConfig::Kind::adamw;
+  opt.weight_decay = 0.05;
+  opt.beta1 = 0.8;
+  opt.beta2 = 0.95;
+  opt.eps = 1e-3;
+  const auto p = plan(spec_with({}), opt);
+  EXPECT_FALSE(has_type(p, "ResourceApplyMomentum"));
+  std::map<std::string, std::vector<double>> w, m, v;  // reference, by variable
+  Interpreter run(p);
+  for (int index : p.trainable) {
+    const auto& var = p.variables[static_cast<std::size_t>(index)];
+    ASSERT_FALSE(var.second_moment_init_assign.empty()) << var.spec_name;
+    std::int64_t n = 1;
+    for (auto d : var.tf_shape) n *= d;
+    std::vector<double> init(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < init.size(); ++i) init[i] = std::sin(1.0 + static_cast<double>(i));
+    w[var.spec_name] = init;
+    m[var.spec_name] = v[var.spec_name] = std::vector<double>(init.size(), 0.0);
+    run.state[var.handle] = {var.tf_shape, init};
+    run.state[var.momentum_handle] = run.state[var.second_moment_handle] =
+        {var.tf_shape, std::vector<double>(init.size(), 0.0)};
+  }
+  const double lr = 0.01;
+  for (std::int64_t step = 1; step <= 3; ++step) {
+    Interpreter s(p);
+    s.state = run.state;
+    const auto k = adamw_scalars(opt, lr, step);
+    s.values[p.adam_decay_factor] = {{}, {k.decay_factor}};
+    s.values[p.adam_step_size] = {{}, {k.step_size}};
+    s.values[p.adam_sqrt_correction2] = {{}, {k.sqrt_correction2}};
+    for (std::size_t j = 0; j < p.trainable.size(); ++j) {
+      const auto& var = p.variables[static_cast<std::size_t>(p.trainable[j])];
+      s.values[var.read] = s.state.at(var.handle);
+      Value g{var.tf_shape, {}};
+      for (std::size_t i = 0; i < w[var.spec_name].size(); ++i) {
+        g.data.push_back(std::cos(static_cast<double>(i * 7 + j) + static_cast<double>(step)));
+      }
+      s.gradients.push_back(g);
+      // The definition, in double.
+      auto& W = w[var.spec_name];
+      auto& M = m[var.spec_name];
+      auto& V = v[var.spec_name];
+      const double c1 = 1 - std::pow(opt.beta1, static_cast<double>(step));
+      const double c2 = 1 - std::pow(opt.beta2, static_cast<double>(step));
+      for (std::size_t i = 0; i < W.size(); ++i) {
+        W[i] *= 1 - lr * opt.weight_decay;
+        M[i] = opt.beta1 * M[i] + (1 - opt.beta1) * g.data[i];
+        V[i] = opt.beta2 * V[i] + (1 - opt.beta2) * g.data[i] * g.data[i];
+        W[i] -= lr / c1 * M[i] / (std::sqrt(V[i]) / std::sqrt(c2) + opt.eps);
+      }
+    }
+    for (const auto& t : p.step_targets) s.run(t);
+    run.state = s.state;
+  }
+  for (int index : p.trainable) {
+    const auto& var = p.variables[static_cast<std::size_t>(index)];
+    const auto& got = run.state.at(var.handle).data;
+    const auto& want = w[var.spec_name];
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_NEAR(got[i], want[i], 1e-6) << var.spec_name << "[" << i << "]";
+    }
+  }
+}
+
+TEST(GraphPlan, AdamwHyperparametersOutsideTheirRangeAreInputErrors) {
+  OptimizerConfig opt;
+  opt.kind = OptimizerConfig::Kind::adamw;
+  opt.beta1 = 1.0;  // bias correction 1 − beta1^t would be 0
+  EXPECT_THROW(plan(spec_with({}), opt), InputError);
+  opt.beta1 = 0.9;
+  opt.eps = 0;
+  EXPECT_THROW(plan(spec_with({}), opt), InputError);
+}
+
+TEST(GraphPlan, SgdPlansNoSecondMoment) {
+  const auto p = plan(spec_with({}));
+  for (const auto& v : p.variables) EXPECT_TRUE(v.second_moment_init_assign.empty());
+  EXPECT_TRUE(p.adam_step_size.empty());
+}
+
+TEST(AdamwScalars, AreTheBiasCorrectionsOfTheStep) {
+  OptimizerConfig opt;
+  opt.weight_decay = 0.1;
+  opt.beta1 = 0.9;
+  opt.beta2 = 0.99;
+  const auto k = adamw_scalars(opt, 0.5, 2);
+  EXPECT_FLOAT_EQ(k.decay_factor, 0.95f);
+  EXPECT_FLOAT_EQ(k.step_size, static_cast<float>(0.5 / (1 - 0.81)));
+  EXPECT_FLOAT_EQ(k.sqrt_correction2, static_cast<float>(std::sqrt(1 - 0.99 * 0.99)));
 }
 
 }  // namespace

@@ -50,7 +50,8 @@ TEST(TensorFlowLoader, MissingFlagPathIsNamedWithItsDlopenError) {
 
 TEST(TensorFlowLoader, UnavailableReasonSaysHowToInstall) {
   const auto r = load_tensorflow_library(isolated_search());
-  EXPECT_TRUE(contains(r.reason, "pip install tensorflow")) << r.reason;
+  EXPECT_TRUE(contains(r.reason, "pip install 'tensorflow>=2.12'")) << r.reason;
+  EXPECT_TRUE(contains(r.reason, "2.9 or newer")) << r.reason;  // the C archive
   EXPECT_TRUE(contains(r.reason, "CIFARBENCH_TF_LIB")) << r.reason;
 }
 
@@ -139,6 +140,41 @@ TEST(TensorFlowLoader, PythonPackageDirectoryIsSearchedForTheWheelLibrary) {
   EXPECT_TRUE(contains(r.reason, "TF_NewStatus")) << r.reason;
 }
 
+// Wheels 2.9-2.11 have no libtensorflow_cc.so.2: the C API is inside a Python extension.
+TEST(TensorFlowLoader, WheelOlderThanTwoTwelveIsNamedWithWhatToInstall) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "python");
+  fs::copy_file(FAKE_TF, dir.path() / "python" / "_pywrap_tensorflow_internal.so");
+  fs::copy_file(FAKE_TF, dir.path() / "libtensorflow_framework.so.2");
+  auto search = isolated_search();
+  search.pythons = {
+      fake_python(dir.path(), "echo " + dir.path().string() + "; echo 2.10.1").string()};
+  const auto r = load_tensorflow_library(search);
+  EXPECT_EQ(r.library, nullptr);
+  EXPECT_TRUE(contains(r.reason, "tensorflow 2.10.1 in " + dir.path().string())) << r.reason;
+  EXPECT_TRUE(contains(r.reason, "_pywrap_tensorflow_internal.so")) << r.reason;
+  EXPECT_TRUE(contains(r.reason, "pip install 'tensorflow>=2.12'")) << r.reason;
+}
+
+TEST(TensorFlowLoader, WheelFromTwoTwelveIsLoadedFromItsPackageDirectory) {
+  TempDir dir;
+  fs::copy_file(FAKE_TF, dir.path() / "libtensorflow_cc.so.2");
+  auto search = isolated_search();
+  search.pythons = {
+      fake_python(dir.path(), "echo " + dir.path().string() + "; echo 2.12.0").string()};
+  const auto r = load_tensorflow_library(search);
+  ASSERT_NE(r.library, nullptr) << r.reason;
+  EXPECT_EQ(r.library->path(), (dir.path() / "libtensorflow_cc.so.2").string());
+}
+
+TEST(TensorFlowVersion, WheelFloorIsTwoTwelve) {
+  EXPECT_FALSE(wheel_version_supported("2.11.1"));
+  EXPECT_FALSE(wheel_version_supported("2.9.0"));
+  EXPECT_TRUE(wheel_version_supported("2.12.0"));
+  EXPECT_TRUE(wheel_version_supported("2.16.1"));
+  EXPECT_TRUE(wheel_version_supported(""));  // unknown: TF_Version decides
+}
+
 TEST(TensorFlowLoader, HangingPythonIsStoppedAtTheTimeout) {
   TempDir dir;
   auto search = isolated_search();
@@ -198,7 +234,12 @@ TEST(TensorFlowBackend, UnsupportedAnswersForSupportedAndUnsupportedSettings) {
   const auto why = backend->unsupported(settings);
   ASSERT_TRUE(why.has_value());
   EXPECT_TRUE(contains(*why, "float32 only")) << *why;
+  EXPECT_TRUE(contains(*why, "fp16 mixed precision")) << *why;
   EXPECT_TRUE(contains(*why, "precision = fp16")) << *why;
+  settings.precision = MixedPrecision::bf16;
+  const auto bf16 = backend->unsupported(settings);
+  ASSERT_TRUE(bf16.has_value());
+  EXPECT_TRUE(contains(*bf16, "bf16 mixed precision")) << *bf16;
 }
 
 }  // namespace

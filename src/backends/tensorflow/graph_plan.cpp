@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <tuple>
 
 #include "core/error.h"
 
@@ -56,7 +57,11 @@ class PlanBuilder {
     const Value eval = forward(false);
     plan_.eval_logits = logits_of(eval, "eval");
     add_loss();
-    add_updates();
+    if (options_.optimizer.kind == OptimizerConfig::Kind::adamw) {
+      add_adamw_updates();
+    } else {
+      add_sgd_updates();
+    }
     return std::move(plan_);
   }
 
@@ -146,10 +151,25 @@ class PlanBuilder {
                               v.tf_shape});
       v.momentum_init_assign = add({"AssignVariableOp", base + "/momentum/init",
                                     {momentum, zeros}, {{"dtype", DataType::float32}}, {}}).op;
+      if (options_.optimizer.kind == OptimizerConfig::Kind::adamw) add_second_moment(v, base);
       plan_.trainable.push_back(static_cast<int>(plan_.variables.size()));
     }
     variable_index_[spec_name] = static_cast<int>(plan_.variables.size());
     plan_.variables.push_back(std::move(v));
+  }
+
+  // AdamW's exp_avg_sq buffer (exp_avg is the momentum buffer), zeroed like it.
+  void add_second_moment(VariablePlan& v, const std::string& base) {
+    const auto handle = add({"VarHandleOp", base + "/exp_avg_sq", {},
+                             {{"dtype", DataType::float32}, {"shape", ShapeAttr{v.tf_shape}},
+                              {"shared_name", base + "/exp_avg_sq"},
+                              {"container", std::string()}},
+                             {}});
+    v.second_moment_handle = handle.op;
+    const auto zeros = add({"ZerosLike", base + "/exp_avg_sq/zeros", {{v.read, 0}}, typed(),
+                            v.tf_shape});
+    v.second_moment_init_assign = add({"AssignVariableOp", base + "/exp_avg_sq/init",
+                                       {handle, zeros}, {{"dtype", DataType::float32}}, {}}).op;
   }
 
   OpInput read(const std::string& spec_name) {
@@ -401,7 +421,9 @@ class PlanBuilder {
     // The mask's shape is fed, not taken from x, so the mask is off the gradient path.
     const auto uniform = add({"RandomUniform", base + "/uniform", {mask_shape},
                               {{"dtype", DataType::float32}, {"T", DataType::int32},
-                               {"seed", std::int64_t{0}}, {"seed2", std::int64_t{0}}},
+                               {"seed", random_op_seed(options_.seed, 0)},
+                               {"seed2", random_op_seed(options_.seed,
+                                                        plan_.dropout_masks.size())}},
                               shape_of(x)});
     const auto keep = add({"GreaterEqual", base + "/keep", {uniform, scalar(base + "/p", l.p)},
                            typed(), shape_of(x)});
@@ -486,9 +508,26 @@ class PlanBuilder {
     return as_flat(last, mode + "/logits").out;
   }
 
+  // Mean cross-entropy of the training logits against the fed (smoothed) targets. With
+  // determinism on, SoftmaxCrossEntropyWithLogits' GPU kernel refuses to run (core/kernels/
+  // xent_op.cc), so the loss is built as TensorFlow's Python API builds it then:
+  // -Sum(targets · LogSoftmax(logits), axis 1), whose ops have deterministic kernels and
+  // registered C++ gradients (d/dlogits = softmax · Σtargets − targets = softmax − targets).
   void add_loss() {
-    const auto xent = add({"SoftmaxCrossEntropyWithLogits", "loss/xent",
-                           {plan_.train_logits, {plan_.targets, 0}}, typed(), {-1}});
+    OpInput xent;
+    if (options_.deterministic) {
+      const auto log_probs = add({"LogSoftmax", "loss/log_softmax", {plan_.train_logits},
+                                  typed(), {-1, spec_.num_classes}});
+      const auto weighted = add({"Mul", "loss/weighted", {{plan_.targets, 0}, log_probs},
+                                 typed(), {-1, spec_.num_classes}});
+      const auto classes = const_int32("loss/class_axis", {1}, {1});
+      const auto sum = add({"Sum", "loss/sum", {weighted, classes},
+                            typed({{"Tidx", DataType::int32}, {"keep_dims", false}}), {-1}});
+      xent = add({"Neg", "loss/xent", {sum}, typed(), {-1}});
+    } else {
+      xent = add({"SoftmaxCrossEntropyWithLogits", "loss/xent",
+                  {plan_.train_logits, {plan_.targets, 0}}, typed(), {-1}});
+    }
     const auto axis = const_int32("loss/axis", {1}, {0});
     plan_.loss = add({"Mean", "loss/mean", {xent, axis},
                       typed({{"Tidx", DataType::int32}, {"keep_dims", false}}), {}});
@@ -496,7 +535,7 @@ class PlanBuilder {
 
   // SGD exactly as OptimizerConfig defines it: g = grad + wd·w, then ResourceApplyMomentum,
   // whose update (accum = m·accum + g; w -= lr·(nesterov ? g + m·accum : accum)) is PyTorch's.
-  void add_updates() {
+  void add_sgd_updates() {
     const auto& opt = options_.optimizer;
     const auto momentum = add(plan_.update_ops, {"Const", "update/momentum", {},
                                                  {{"dtype", DataType::float32},
@@ -527,6 +566,80 @@ class PlanBuilder {
                {{v.handle, 0}, {v.momentum_handle, 0}, {plan_.learning_rate, 0}, grad, momentum},
                typed({{"use_locking", false}, {"use_nesterov", opt.nesterov}}), {}})
               .op);
+    }
+  }
+
+  OpInput update_scalar(const std::string& name, double value) {
+    return add(plan_.update_ops,
+               {"Const", name, {},
+                {{"dtype", DataType::float32},
+                 {"value", ConstTensor{DataType::float32, {}, {static_cast<float>(value)}, {}}}},
+                {}});
+  }
+  OpInput update_placeholder(const std::string& name) {
+    return add(plan_.update_ops, {"Placeholder", name, {},
+                                  {{"dtype", DataType::float32}, {"shape", ShapeAttr{{}}}}, {}});
+  }
+  OpInput update_op(const char* type, const std::string& name, std::vector<OpInput> inputs,
+                    const std::vector<std::int64_t>& shape) {
+    return add(plan_.update_ops, {type, name, std::move(inputs), typed(), shape});
+  }
+
+  // AdamW exactly as OptimizerConfig (and the torch backend) define it, from plain ops:
+  //   m = b1·m + (1−b1)·g;  v = b2·v + (1−b2)·g²;
+  //   w = w·(1 − lr·wd) − (lr/c1) · m / (√v / √c2 + eps),  c_i = 1 − b_i^t.
+  // ResourceApplyAdam is not used: it adds eps to √v before the bias correction, which is not
+  // PyTorch's rule. The per-step scalars (1 − lr·wd, lr/c1, √c2) are fed (adamw_scalars).
+  void add_adamw_updates() {
+    const auto& opt = options_.optimizer;
+    plan_.adam_decay_factor = update_placeholder("update/adam/decay_factor").op;
+    plan_.adam_step_size = update_placeholder("update/adam/step_size").op;
+    plan_.adam_sqrt_correction2 = update_placeholder("update/adam/sqrt_correction2").op;
+    const auto b1 = update_scalar("update/adam/beta1", opt.beta1);
+    const auto one_minus_b1 = update_scalar("update/adam/one_minus_beta1", 1.0 - opt.beta1);
+    const auto b2 = update_scalar("update/adam/beta2", opt.beta2);
+    const auto one_minus_b2 = update_scalar("update/adam/one_minus_beta2", 1.0 - opt.beta2);
+    const auto eps = update_scalar("update/adam/eps", opt.eps);
+    for (std::size_t j = 0; j < plan_.trainable.size(); ++j) {
+      const auto& v = plan_.variables[static_cast<std::size_t>(plan_.trainable[j])];
+      const std::string base = "update/" + sanitized(v.spec_name);
+      const auto& shape = v.tf_shape;
+      const OpInput g{"", 0, static_cast<int>(j)};
+      const auto m_old = add(plan_.update_ops, {"ReadVariableOp", base + "/exp_avg/read",
+                                                {{v.momentum_handle, 0}},
+                                                {{"dtype", DataType::float32}}, shape});
+      const auto v_old = add(plan_.update_ops, {"ReadVariableOp", base + "/exp_avg_sq/read",
+                                                {{v.second_moment_handle, 0}},
+                                                {{"dtype", DataType::float32}}, shape});
+      const auto m_new = update_op(
+          "AddV2", base + "/exp_avg",
+          {update_op("Mul", base + "/exp_avg/decayed", {m_old, b1}, shape),
+           update_op("Mul", base + "/exp_avg/new", {g, one_minus_b1}, shape)},
+          shape);
+      const auto g2 = update_op("Mul", base + "/grad_squared", {g, g}, shape);
+      const auto v_new = update_op(
+          "AddV2", base + "/exp_avg_sq",
+          {update_op("Mul", base + "/exp_avg_sq/decayed", {v_old, b2}, shape),
+           update_op("Mul", base + "/exp_avg_sq/new", {g2, one_minus_b2}, shape)},
+          shape);
+      const auto root = update_op("Sqrt", base + "/sqrt", {v_new}, shape);
+      const auto corrected = update_op("RealDiv", base + "/sqrt_corrected",
+                                       {root, {plan_.adam_sqrt_correction2, 0}}, shape);
+      const auto denom = update_op("AddV2", base + "/denom", {corrected, eps}, shape);
+      const auto ratio = update_op("RealDiv", base + "/ratio", {m_new, denom}, shape);
+      const auto step = update_op("Mul", base + "/step", {ratio, {plan_.adam_step_size, 0}}, shape);
+      const auto decayed = update_op("Mul", base + "/decayed",
+                                     {{v.read, 0}, {plan_.adam_decay_factor, 0}}, shape);
+      const auto w_new = update_op("Sub", base + "/new_value", {decayed, step}, shape);
+      for (const auto& [name, handle, value] :
+           {std::tuple{base + "/assign_exp_avg", v.momentum_handle, m_new},
+            std::tuple{base + "/assign_exp_avg_sq", v.second_moment_handle, v_new},
+            std::tuple{base, v.handle, w_new}}) {
+        plan_.step_targets.push_back(
+            add(plan_.update_ops, {"AssignVariableOp", name, {{handle, 0}, value},
+                                   {{"dtype", DataType::float32}}, {}})
+                .op);
+      }
     }
   }
 
@@ -585,6 +698,24 @@ std::vector<float> permuted(const std::vector<float>& values,
 
 }  // namespace
 
+std::int64_t random_op_seed(std::uint64_t trial_seed, std::uint64_t stream) {
+  // splitmix64 of (seed, stream): well mixed, then kept in [1, 2^31 - 1] (never 0).
+  std::uint64_t z = trial_seed + (stream + 1) * 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  const auto value = static_cast<std::int64_t>(z & 0x7FFFFFFFULL);
+  return value == 0 ? 1 : value;
+}
+
+AdamwScalars adamw_scalars(const OptimizerConfig& optimizer, double lr, std::int64_t step) {
+  const double t = static_cast<double>(step);
+  const double correction1 = 1 - std::pow(optimizer.beta1, t);
+  const double correction2 = 1 - std::pow(optimizer.beta2, t);
+  return {static_cast<float>(1 - lr * optimizer.weight_decay),
+          static_cast<float>(lr / correction1), static_cast<float>(std::sqrt(correction2))};
+}
+
 bool same_padding_matches(int size, int kernel, int stride, int padding) {
   const int same_out = (size + stride - 1) / stride;
   const int pad_total = std::max((same_out - 1) * stride + kernel - size, 0);
@@ -592,8 +723,10 @@ bool same_padding_matches(int size, int kernel, int stride, int padding) {
 }
 
 GraphPlan plan_graph(const model::AnalysedModel& model, const PlanOptions& options) {
-  if (options.optimizer.kind != OptimizerConfig::Kind::sgd) {
-    throw Unsupported("the TensorFlow backend implements only the sgd optimizer (adamw: not yet)");
+  const auto& o = options.optimizer;
+  if (o.kind == OptimizerConfig::Kind::adamw &&
+      (o.beta1 < 0 || o.beta1 >= 1 || o.beta2 < 0 || o.beta2 >= 1 || o.eps <= 0)) {
+    throw InputError("optimizer: AdamW needs beta1 and beta2 in [0, 1) and eps > 0");
   }
   return PlanBuilder(model, options).build();
 }
@@ -664,17 +797,20 @@ const std::map<std::string, std::string>& registered_cpp_gradients() {
       {"BiasAdd", "nn_grad.cc"},
       {"Conv2D", "nn_grad.cc"},
       {"Erf", "math_grad.cc"},
+      {"LogSoftmax", "nn_grad.cc"},
       {"FusedBatchNormV3", "nn_grad.cc"},
       {"MatMul", "math_grad.cc"},
       {"MaxPool", "nn_grad.cc"},
       {"Mean", "math_grad.cc"},
       {"Mul", "math_grad.cc"},
+      {"Neg", "math_grad.cc"},
       {"Pad", "array_grad.cc"},
       {"PadV2", "array_grad.cc"},
       {"Relu", "nn_grad.cc"},
       {"Reshape", "array_grad.cc"},
       {"SoftmaxCrossEntropyWithLogits", "nn_grad.cc"},
       {"StridedSlice", "array_grad.cc"},
+      {"Sum", "math_grad.cc"},
       {"Transpose", "array_grad.cc"},
   };
   return table;

@@ -66,8 +66,10 @@ struct VariablePlan {
   std::string read;                       // ReadVariableOp (the value the forward pass uses)
   std::string init_value;                 // Placeholder fed when (re)loading the weights
   std::string init_assign;                // AssignVariableOp run when (re)loading
-  std::string momentum_handle;            // trainable only: the SGD momentum buffer
-  std::string momentum_init_assign;       // assigns zeros (a Const) to the buffer
+  std::string momentum_handle;            // trainable only: SGD's momentum, AdamW's exp_avg
+  std::string momentum_init_assign;       // assigns zeros (ZerosLike) to the buffer
+  std::string second_moment_handle;       // trainable, AdamW only: exp_avg_sq
+  std::string second_moment_init_assign;  // assigns zeros to it
 };
 
 // A dropout layer's random mask shape, fed each training step as int32 [n, h, w, c].
@@ -91,13 +93,32 @@ struct GraphPlan {
   OpInput eval_logits;                  // [-1, classes], inference mode (shares variables)
   OpInput loss;                         // scalar mean cross-entropy (training mode)
   std::vector<std::string> step_targets;  // ops a training step runs (applies, BN updates)
+  // AdamW only: scalar placeholders fed every step with adamw_scalars().
+  std::string adam_decay_factor;        // 1 − lr·weight_decay
+  std::string adam_step_size;           // lr / (1 − beta1^t)
+  std::string adam_sqrt_correction2;    // √(1 − beta2^t)
   int num_classes = 0;
 };
 
 // Options the translation depends on.
 struct PlanOptions {
   OptimizerConfig optimizer;
+  std::uint64_t seed = 0;      // the trial's seed: every random op's seed and seed2 derive from it
+  bool deterministic = false;  // build the loss from ops with deterministic GPU kernels
 };
+
+// The seed attributes of random ops: TensorFlow draws a fresh seed when seed = seed2 = 0, and
+// refuses that when op determinism is on. A function of the trial's seed and `stream` (the
+// random op's index; 0 for the graph-level `seed`), never 0, in [1, 2^31 − 1].
+std::int64_t random_op_seed(std::uint64_t trial_seed, std::uint64_t stream);
+
+// AdamW's per-step scalars for step `step` (1 for the first) at learning rate `lr`.
+struct AdamwScalars {
+  float decay_factor = 1;     // 1 − lr·weight_decay
+  float step_size = 0;        // lr / (1 − beta1^step)
+  float sqrt_correction2 = 1; // √(1 − beta2^step)
+};
+AdamwScalars adamw_scalars(const OptimizerConfig& optimizer, double lr, std::int64_t step);
 
 // Translates an analysed model (model::analyse: valid, every shape inferred; nothing is
 // inferred again here) into a graph plan. Throws cb::Unsupported for what this backend cannot

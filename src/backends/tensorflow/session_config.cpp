@@ -1,6 +1,11 @@
 #include "backends/tensorflow/session_config.h"
 
+#include <fmt/format.h>
+
+#include <charconv>
 #include <cstdint>
+
+#include "core/error.h"
 
 namespace cb::backends::tf {
 namespace {
@@ -57,5 +62,39 @@ std::string encode_config_proto(const SessionSettings& settings) {
   bytes_field(config, kGraphOptions, graph);
   return config;
 }
+
+}  // namespace cb::backends::tf
+
+namespace cb::backends::tf {
+
+Placement placement_for(const ExecutionSettings& execution) {
+  Placement p;
+  p.settings = listing_settings();
+  p.settings.intra_op_threads = execution.threads;
+  p.settings.xla = execution.xla;
+  const std::string& id = execution.device;
+  if (id == "cpu") {
+    p.settings.hide_gpus = true;
+    p.device = "/device:CPU:0";
+    return p;
+  }
+  const std::string prefix = "cuda:";
+  int index = -1;
+  if (id.rfind(prefix, 0) == 0 && id.size() > prefix.size()) {
+    const char* begin = id.data() + prefix.size();
+    const char* end = id.data() + id.size();
+    const auto r = std::from_chars(begin, end, index);
+    if (r.ec != std::errc() || r.ptr != end) index = -1;
+  }
+  if (index < 0) {
+    throw InputError(fmt::format("device '{}': the TensorFlow backend expects 'cpu' or "
+                                 "'cuda:<index>'",
+                                 id));
+  }
+  p.device = fmt::format("/device:GPU:{}", index);
+  return p;
+}
+
+SessionSettings listing_settings() { return SessionSettings{}; }
 
 }  // namespace cb::backends::tf

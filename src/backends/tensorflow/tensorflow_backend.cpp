@@ -7,6 +7,7 @@
 
 #include "backends/backend.h"
 #include "backends/tensorflow/graph_plan.h"
+#include "backends/tensorflow/session_config.h"
 #include "backends/tensorflow/tf_library.h"
 #include "backends/tensorflow/tf_session.h"
 #include "core/error.h"
@@ -24,19 +25,17 @@ class TensorFlowTrainer : public Trainer {
       : spec_(config.model->spec), optimizer_(config.optimizer) {
     tf::PlanOptions options;
     options.optimizer = config.optimizer;
+    options.seed = config.seed;
+    options.deterministic = config.execution.deterministic;
     plan_ = tf::plan_graph(*config.model, options);
-    tf::SessionSettings settings;
-    settings.intra_op_threads = config.execution.threads;
-    settings.xla = config.execution.xla;
-    if (config.execution.device == "cpu") {
-      settings.hide_gpus = true;
-    } else {
-      settings.visible_gpu = config.execution.device.substr(std::string("cuda:").size());
-    }
-    session_ = std::make_unique<tf::TensorFlowSession>(std::move(library), plan_, settings);
+    session_ = std::make_unique<tf::TensorFlowSession>(std::move(library), plan_,
+                                                       tf::placement_for(config.execution));
     import_weights(*config.initial_weights);
     for (const auto& v : plan_.variables) {
       if (v.trainable) momentum_inits_.push_back(v.momentum_init_assign);
+      if (!v.second_moment_init_assign.empty()) {
+        momentum_inits_.push_back(v.second_moment_init_assign);
+      }
     }
     session_->run({}, {}, momentum_inits_, "zeroing the momentum buffers");
   }
@@ -66,6 +65,14 @@ class TensorFlowTrainer : public Trainer {
       Feed f{mask.placeholder, DataType::int32, {static_cast<std::int64_t>(mask.per_sample.size() + 1)}, {}, {batch.n}};
       for (auto d : mask.per_sample) f.ints.push_back(static_cast<std::int32_t>(d));
       feeds.push_back(std::move(f));
+    }
+    if (optimizer_.kind == OptimizerConfig::Kind::adamw) {
+      const auto k = tf::adamw_scalars(optimizer_, learning_rate_, ++step_);
+      for (const auto& [name, value] : {std::pair{plan_.adam_decay_factor, k.decay_factor},
+                                        std::pair{plan_.adam_step_size, k.step_size},
+                                        std::pair{plan_.adam_sqrt_correction2, k.sqrt_correction2}}) {
+        feeds.push_back({name, DataType::float32, {}, {value}, {}});
+      }
     }
     const auto out = session_->run(feeds, {plan_.loss, plan_.train_logits}, plan_.step_targets,
                                    "training step");
@@ -141,6 +148,7 @@ class TensorFlowTrainer : public Trainer {
   std::unique_ptr<tf::TensorFlowSession> session_;
   std::vector<std::string> momentum_inits_;
   float learning_rate_ = 0.0f;
+  std::int64_t step_ = 0;  // AdamW's bias-correction step (1 for the first)
 };
 
 class TensorFlowBackend : public Backend {
@@ -153,9 +161,21 @@ class TensorFlowBackend : public Backend {
       info.unavailable_reason = loaded.reason;
       return info;
     }
-    info.available = true;
+    std::call_once(devices_once_, [&] {
+      try {
+        devices_ = tf::list_devices(*loaded.library);
+      } catch (const CheckFailed& e) {
+        devices_error_ = e.what();
+      }
+    });
     info.version = loaded.library->version();
-    std::call_once(devices_once_, [&] { devices_ = tf::list_devices(*loaded.library); });
+    if (!devices_error_.empty()) {
+      info.unavailable_reason = fmt::format("TensorFlow {} ({}) was loaded, but cannot open a "
+                                            "session: {}",
+                                            info.version, loaded.library->path(), devices_error_);
+      return info;
+    }
+    info.available = true;
     info.devices = devices_;
     return info;
   }
@@ -165,12 +185,20 @@ class TensorFlowBackend : public Backend {
   }
 
   // TensorFlow honours every setting but mixed precision (channels_last and autotune are hints
-  // it has no use for; determinism and XLA are session options).
+  // it has no use for; determinism and XLA are session options). Neither fp16 nor bf16 is built:
+  // both need float casts around every op, float32 master weights and, for fp16, dynamic loss
+  // scaling with a skipped step on overflow (the torch backend's definitions), and none of it
+  // could be run against a TensorFlow here, so each is refused by name instead.
   std::optional<std::string> unsupported(const ExecutionSettings& settings) const override {
-    if (settings.precision != MixedPrecision::off) {
-      return fmt::format("the TensorFlow backend trains in float32 only (mixed precision: not "
-                         "yet; precision = {})",
-                         to_string(settings.precision));
+    switch (settings.precision) {
+      case MixedPrecision::off:
+        return std::nullopt;
+      case MixedPrecision::fp16:
+        return std::string("the TensorFlow backend trains in float32 only: fp16 mixed precision "
+                           "(with dynamic loss scaling) is not implemented (precision = fp16)");
+      case MixedPrecision::bf16:
+        return std::string("the TensorFlow backend trains in float32 only: bf16 mixed precision "
+                           "is not implemented (precision = bf16)");
     }
     return std::nullopt;
   }
@@ -180,11 +208,15 @@ class TensorFlowBackend : public Backend {
     if (!loaded.library) {
       throw Unsupported("framework 'tensorflow' is not available: " + loaded.reason);
     }
+    const auto status = info();
+    if (!status.available) {
+      throw Unsupported("framework 'tensorflow' is not available: " + status.unavailable_reason);
+    }
     if (!config.model || !config.initial_weights) {
       throw InputError("the TensorFlow trainer needs a model and its initial weights");
     }
     if (auto why = unsupported(config.execution)) throw Unsupported(*why);
-    const auto devices = info().devices;
+    const auto& devices = status.devices;
     bool known = false;
     for (const auto& d : devices) known = known || d.id == config.execution.device;
     if (!known) {
@@ -193,14 +225,33 @@ class TensorFlowBackend : public Backend {
       throw InputError(fmt::format("device '{}' is not one TensorFlow sees here (it sees: {})",
                                    config.execution.device, ids));
     }
+    claim_determinism(config.execution.deterministic);
     // TensorFlow reads this when its kernels first ask, so it must precede the session.
     if (config.execution.deterministic) setenv("TF_DETERMINISTIC_OPS", "1", 1);
     return std::make_unique<TensorFlowTrainer>(loaded.library, config);
   }
 
  private:
+  // TensorFlow reads TF_DETERMINISTIC_OPS once per process (tensorflow/core/util/
+  // determinism.cc), at the first kernel that asks: every trainer of a process must want what
+  // the first one did, or it would silently get the other mode.
+  void claim_determinism(bool deterministic) const {
+    std::lock_guard lock(determinism_mutex_);
+    if (!determinism_) determinism_ = deterministic;
+    if (*determinism_ != deterministic) {
+      throw Unsupported(fmt::format(
+          "TensorFlow fixes op determinism once per process, and this process's first "
+          "TensorFlow trainer ran with deterministic = {}; run the trial with deterministic = "
+          "{} in its own process",
+          *determinism_, deterministic));
+    }
+  }
+
+  mutable std::mutex determinism_mutex_;
+  mutable std::optional<bool> determinism_;
   mutable std::once_flag devices_once_;
   mutable std::vector<DeviceInfo> devices_;
+  mutable std::string devices_error_;  // why no session could be opened to list them
 };
 
 }  // namespace

@@ -17,6 +17,7 @@ struct TF_Session;
 struct TF_SessionOptions;
 struct TF_Buffer;
 struct TF_DeviceList;
+struct TF_ImportGraphDefOptions;
 
 // An output of an operation: the C API passes it by value.
 struct TF_Output {
@@ -82,7 +83,16 @@ enum class Code : int {
   X(TF_DeviceListCount, int (*)(const TF_DeviceList*))                                       \
   X(TF_DeviceListName, const char* (*)(const TF_DeviceList*, int, TF_Status*))               \
   X(TF_DeviceListType, const char* (*)(const TF_DeviceList*, int, TF_Status*))               \
-  X(TF_DeleteDeviceList, void (*)(TF_DeviceList*))
+  X(TF_DeleteDeviceList, void (*)(TF_DeviceList*))                                           \
+  X(TF_SetDevice, void (*)(TF_OperationDescription*, const char*))                           \
+  X(TF_NewBuffer, TF_Buffer* (*)())                                                          \
+  X(TF_DeleteBuffer, void (*)(TF_Buffer*))                                                   \
+  X(TF_GraphToGraphDef, void (*)(TF_Graph*, TF_Buffer*, TF_Status*))                         \
+  X(TF_NewImportGraphDefOptions, TF_ImportGraphDefOptions* (*)())                            \
+  X(TF_DeleteImportGraphDefOptions, void (*)(TF_ImportGraphDefOptions*))                     \
+  X(TF_ImportGraphDefOptionsSetDefaultDevice, void (*)(TF_ImportGraphDefOptions*, const char*)) \
+  X(TF_GraphImportGraphDef, void (*)(TF_Graph*, const TF_Buffer*,                           \
+                                     const TF_ImportGraphDefOptions*, TF_Status*))
 
 // The resolved function table; every member is non-null once the loader returns it.
 struct TensorFlowApi {

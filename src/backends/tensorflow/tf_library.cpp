@@ -39,12 +39,12 @@ namespace cb::backends::tf {
 namespace {
 
 constexpr const char* kInstallHint =
-    "To use TensorFlow, install it (version >= 2.9) in one of two ways: `pip install "
-    "tensorflow` (cifarbench finds libtensorflow_cc.so.2 in the package directory of the "
-    "`tensorflow` module importable by python3), or unpack the C library archive "
-    "(libtensorflow-cpu-linux-x86_64 or libtensorflow-gpu-linux-x86_64, "
-    "https://www.tensorflow.org/install/lang_c) and pass --tf-lib <dir>/lib/libtensorflow.so.2 "
-    "or set CIFARBENCH_TF_LIB to that file.";
+    "To use TensorFlow, install it in one of two ways: `pip install 'tensorflow>=2.12'` "
+    "(cifarbench finds libtensorflow_cc.so.2 in the package directory of the `tensorflow` "
+    "module importable by python3; wheels before 2.12 do not ship it), or unpack the C library "
+    "archive, version 2.9 or newer (libtensorflow-cpu-linux-x86_64 or "
+    "libtensorflow-gpu-linux-x86_64, https://www.tensorflow.org/install/lang_c) and pass "
+    "--tf-lib <dir>/lib/libtensorflow.so.2 or set CIFARBENCH_TF_LIB to that file.";
 
 std::string dl_error() {
   const char* e = dlerror();
@@ -68,19 +68,22 @@ std::shared_ptr<const TensorFlowLibrary> try_library(const std::string& path,
   }
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
+    // libtensorflow_framework.so.2, if opened, stays loaded: it is TensorFlow.
     attempts.push_back(fmt::format("{} ({}): {}", path, origin, dl_error()));
-    if (framework) dlclose(framework);
     return nullptr;
   }
+  // A rejected TensorFlow (too old, incomplete) stays loaded too: its static initializers have
+  // run, and unloading TensorFlow is never safe (see ~TensorFlowLibrary).
   auto fail = [&](std::string why) {
     attempts.push_back(fmt::format("{} ({}): {}", path, origin, why));
-    dlclose(handle);
-    if (framework) dlclose(framework);
     return nullptr;
   };
   TensorFlowApi api;
   api.TF_Version = reinterpret_cast<decltype(api.TF_Version)>(dlsym(handle, "TF_Version"));
-  if (!api.TF_Version) return fail("symbol TF_Version missing (not TensorFlow's C library?)");
+  if (!api.TF_Version) {
+    dlclose(handle);  // not TensorFlow at all: nothing of it ran (the framework stays)
+    return fail("symbol TF_Version missing (not TensorFlow's C library?)");
+  }
   const std::string version = api.TF_Version() ? api.TF_Version() : "";
   if (!version_supported(version)) {
     return fail(fmt::format("TensorFlow version '{}' is too old; cifarbench needs {}.{} or newer",
@@ -163,6 +166,39 @@ std::optional<std::string> run_python(const std::string& python, const char* cod
   return text;
 }
 
+// The wheel's library in the package directory of `python`'s tensorflow module, or why not.
+std::shared_ptr<const TensorFlowLibrary> try_python_package(const std::string& python,
+                                                            int timeout_ms,
+                                                            std::vector<std::string>& attempts) {
+  constexpr const char* kProbe =
+      "import tensorflow, os; print(os.path.dirname(tensorflow.__file__)); "
+      "print(getattr(tensorflow, '__version__', ''))";
+  std::string error;
+  const auto out = run_python(python, kProbe, timeout_ms, error);
+  if (!out) {
+    attempts.push_back(fmt::format("python package directory via {}: {}", python, error));
+    return nullptr;
+  }
+  const auto newline = out->find('\n');
+  const std::string dir = out->substr(0, newline);
+  const std::string version = newline == std::string::npos ? "" : out->substr(newline + 1);
+  if (!wheel_version_supported(version)) {
+    attempts.push_back(fmt::format(
+        "tensorflow {} in {} (the package of {}): pip wheels before {}.{} ship TensorFlow's C "
+        "API only inside _pywrap_tensorflow_internal.so, a Python extension that cifarbench "
+        "cannot load; install `pip install 'tensorflow>={}.{}'`, or the C library archive "
+        "(2.9 or newer)",
+        version, dir, python, kOldestMajor, kOldestWheelMinor, kOldestMajor, kOldestWheelMinor));
+    return nullptr;
+  }
+  for (const char* file : {"libtensorflow_cc.so.2", "libtensorflow.so.2"}) {
+    const auto path = (std::filesystem::path(dir) / file).string();
+    auto lib = try_library(path, fmt::format("tensorflow package of {}", python), attempts);
+    if (lib) return lib;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 TensorFlowLibrary::TensorFlowLibrary(void* handle, void* framework_handle, TensorFlowApi api,
@@ -173,10 +209,10 @@ TensorFlowLibrary::TensorFlowLibrary(void* handle, void* framework_handle, Tenso
       path_(std::move(path)),
       version_(std::move(version)) {}
 
-TensorFlowLibrary::~TensorFlowLibrary() {
-  if (handle_) dlclose(handle_);
-  if (framework_handle_) dlclose(framework_handle_);
-}
+// Deliberately no dlclose: TensorFlow's thread pools and static objects outlive every session,
+// and unloading the code under them (this runs during static destruction, for the process-wide
+// library) is a crash at exit. The library stays mapped until the process ends.
+TensorFlowLibrary::~TensorFlowLibrary() = default;
 
 std::optional<std::pair<int, int>> parse_major_minor(std::string_view version) {
   int major = 0, minor = 0;
@@ -193,6 +229,13 @@ bool version_supported(std::string_view version) {
   const auto v = parse_major_minor(version);
   if (!v) return false;
   return v->first > kOldestMajor || (v->first == kOldestMajor && v->second >= kOldestMinor);
+}
+
+bool wheel_version_supported(std::string_view version) {
+  if (version.empty()) return true;  // unknown: the library's own TF_Version is still checked
+  const auto v = parse_major_minor(version);
+  if (!v) return true;
+  return v->first > kOldestMajor || (v->first == kOldestMajor && v->second >= kOldestWheelMinor);
 }
 
 LoadResult load_tensorflow_library(const LibrarySearch& search) {
@@ -216,19 +259,10 @@ LoadResult load_tensorflow_library(const LibrarySearch& search) {
                            attempts);
     if (lib) return {lib, ""};
   }
-  constexpr const char* kProbe = "import tensorflow, os; print(os.path.dirname(tensorflow.__file__))";
   for (const auto& python : search.pythons) {
     if (python.empty()) continue;
-    std::string error;
-    const auto dir = run_python(python, kProbe, search.python_timeout_ms, error);
-    if (!dir) {
-      attempts.push_back(fmt::format("python package directory via {}: {}", python, error));
-      continue;
-    }
-    for (const char* file : {"libtensorflow_cc.so.2", "libtensorflow.so.2"}) {
-      const auto path = (std::filesystem::path(*dir) / file).string();
-      auto lib = try_library(path, fmt::format("tensorflow package of {}", python), attempts);
-      if (lib) return {lib, ""};
+    if (auto lib = try_python_package(python, search.python_timeout_ms, attempts)) {
+      return {lib, ""};
     }
   }
   return unavailable();

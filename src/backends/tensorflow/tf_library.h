@@ -15,6 +15,9 @@ namespace cb::backends::tf {
 // The oldest TensorFlow accepted (see docs/backends/tensorflow.md, "Versions").
 inline constexpr int kOldestMajor = 2;
 inline constexpr int kOldestMinor = 9;
+// The oldest pip wheel accepted: wheels ship libtensorflow_cc.so.2 (with the C API) since 2.12;
+// 2.9-2.11 have the C API only inside the Python extension _pywrap_tensorflow_internal.so.
+inline constexpr int kOldestWheelMinor = 12;
 
 // Where to look, in order. An explicit path (flag or environment) is authoritative: when it
 // fails, nothing else is tried, so a benchmark never runs a library the user did not name.
@@ -27,7 +30,8 @@ struct LibrarySearch {
   int python_timeout_ms = 30000;
 };
 
-// An opened library: the function table stays valid while this object lives.
+// An opened library. It is never unloaded (no dlclose, not even when this object is destroyed):
+// TensorFlow's threads outlive its sessions, so the function table stays valid for the process.
 class TensorFlowLibrary {
  public:
   TensorFlowLibrary(void* handle, void* framework_handle, TensorFlowApi api, std::string path,
@@ -65,5 +69,9 @@ std::optional<std::pair<int, int>> parse_major_minor(std::string_view version);
 
 // Whether `version` is at least kOldestMajor.kOldestMinor.
 bool version_supported(std::string_view version);
+
+// Whether a pip wheel's `tensorflow.__version__` is at least kOldestMajor.kOldestWheelMinor;
+// true when it is empty or unparsable (the library's TF_Version is checked anyway).
+bool wheel_version_supported(std::string_view version);
 
 }  // namespace cb::backends::tf

@@ -25,8 +25,10 @@ struct Feed {
 
 class TensorFlowSession {
  public:
+  // Builds the plan with every operation pinned to placement.device ("" = none), adds the
+  // gradients, and opens the session with placement.settings.
   TensorFlowSession(std::shared_ptr<const TensorFlowLibrary> library, const GraphPlan& plan,
-                    const SessionSettings& settings);
+                    const Placement& placement);
   ~TensorFlowSession();
   TensorFlowSession(const TensorFlowSession&) = delete;
   TensorFlowSession& operator=(const TensorFlowSession&) = delete;
@@ -41,16 +43,22 @@ class TensorFlowSession {
   TF_Output output(const OpInput& in) const;
   TF_Operation* operation(const std::string& name) const;
   void build(const std::vector<GraphOp>& ops, const std::vector<TF_Output>& gradients);
+  void set_attrs(TF_OperationDescription* desc, const GraphOp& op, TF_Status* status);
+  std::vector<TF_Output> add_gradients(const GraphPlan& plan);
+  void place_gradients(const GraphPlan& plan);
   void check(TF_Status* status, const std::string& what) const;
 
   std::shared_ptr<const TensorFlowLibrary> library_;
   const TensorFlowApi& api_;
   TF_Graph* graph_ = nullptr;
+  std::string device_;
   TF_Session* session_ = nullptr;
   std::map<std::string, TF_Operation*> ops_;
 };
 
-// The devices a session of this library sees, as cifarbench ids ("cpu", "cuda:0", ...).
+// The devices a session of this library sees, as cifarbench ids ("cpu", "cuda:0", ...), from a
+// session with listing_settings() (the process's one GPU mapping). Throws CheckFailed with
+// TensorFlow's message when the session cannot be configured or created.
 std::vector<DeviceInfo> list_devices(const TensorFlowLibrary& library);
 
 }  // namespace cb::backends::tf
