@@ -51,6 +51,8 @@ void Monitor::start() {
   started_ = previous_time_ = Clock::now();
   previous_process_ = procfs_.process_cpu();
   previous_system_ = procfs_.system_cpu();
+  log_.cpu_governor = cpu_governor(options_.sys_root);
+  samples_since_clock_ = 1 << 20;  // the first sample reads the clock
   thread_ = std::thread([this] { run(); });
 }
 
@@ -103,8 +105,15 @@ Sample Monitor::take_sample() {
     }
   }
   const auto system = procfs_.system_cpu();
-  if (system && previous_system_ && long_enough)
+  if (system && previous_system_ && long_enough) {
     s.system_cpu_percent = system_cpu_percent(*previous_system_, *system);
+    fill_machine_load(s, *previous_system_, *system, wall);
+  }
+  s.load_1m = procfs_.load_average();
+  if (++samples_since_clock_ >= options_.rate_hz) {  // about once a second
+    s.cpu_mhz = procfs_.cpu_mhz();
+    samples_since_clock_ = 0;
+  }
   if (const auto memory = procfs_.process_memory()) {
     s.rss_bytes = memory->rss_bytes;
     s.peak_rss_bytes = memory->peak_rss_bytes;
@@ -115,6 +124,17 @@ Sample Monitor::take_sample() {
   previous_process_ = process;
   previous_system_ = system;
   return s;
+}
+
+// Other processes' CPU (busy ticks, steal excluded, minus ours) and the steal share.
+void Monitor::fill_machine_load(Sample& s, const SystemCpuTicks& before, const SystemCpuTicks& after,
+                                double wall) const {
+  if (after.busy < before.busy || after.total <= before.total || after.steal < before.steal) return;
+  const std::uint64_t steal = after.steal - before.steal;
+  const double busy_cores = cores_busy(after.busy - before.busy - std::min(steal, after.busy - before.busy),
+                                       ticks_per_second_, wall);
+  s.other_cpu_cores = std::max(0.0, busy_cores - s.process_cpu_cores.value_or(0));
+  s.steal_percent = 100.0 * static_cast<double>(steal) / static_cast<double>(after.total - before.total);
 }
 
 SampleLog Monitor::log() const {

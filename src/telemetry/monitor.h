@@ -22,6 +22,7 @@ struct MonitorOptions {
   double rate_hz = 10.0;  // samples per second, in (0, 1000]
   std::string nvml_library = kNvmlLibrary;
   std::string proc_root = "/proc";
+  std::string sys_root = "/sys";  // the CPU governor
 
   MonitorOptions& enable(bool on) {
     enabled = on;
@@ -66,6 +67,8 @@ class Monitor {
   using Clock = std::chrono::steady_clock;
   void run();
   Sample take_sample();
+  void fill_machine_load(Sample& s, const SystemCpuTicks& before, const SystemCpuTicks& after,
+                         double wall) const;
   SampleLog empty_log() const;
 
   MonitorOptions options_;
@@ -87,6 +90,7 @@ class Monitor {
   Clock::time_point previous_time_;
   std::optional<ProcessCpuTicks> previous_process_;
   std::optional<SystemCpuTicks> previous_system_;
+  int samples_since_clock_ = 0;
 };
 
 }  // namespace cb::telemetry

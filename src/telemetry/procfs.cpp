@@ -102,6 +102,7 @@ SystemCpuTicks parse_system_stat(std::string_view text, std::string_view source)
     SystemCpuTicks ticks;
     ticks.busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
     ticks.total = ticks.busy + v[3] + v[4];
+    ticks.steal = v[7];
     return ticks;
   }
   throw InputError(fmt::format("{}: expected a line starting with 'cpu ', found none", source));
@@ -153,6 +154,52 @@ std::optional<ProcessCpuTicks> ProcfsReader::process_cpu() const {
 
 std::optional<SystemCpuTicks> ProcfsReader::system_cpu() const {
   return read_parsed(root_ + "/stat", parse_system_stat);
+}
+
+double parse_loadavg(std::string_view text, std::string_view source) {
+  const auto words = split_whitespace(text);
+  double load = 0;
+  if (words.empty() ||
+      std::from_chars(words[0].data(), words[0].data() + words[0].size(), load).ec != std::errc{}) {
+    throw InputError(fmt::format("{}: expected the 1-minute load average first, found '{}'", source,
+                                 words.empty() ? std::string_view() : words[0]));
+  }
+  return load;
+}
+
+std::optional<double> parse_cpu_mhz(std::string_view text) {
+  double sum = 0;
+  int n = 0;
+  for (std::size_t at = text.find("cpu MHz"); at != std::string_view::npos; at = text.find("cpu MHz", at + 1)) {
+    const std::size_t colon = text.find(':', at);
+    if (colon == std::string_view::npos) break;
+    const auto words = split_whitespace(text.substr(colon + 1, text.find('\n', colon) - colon - 1));
+    double mhz = 0;
+    if (!words.empty() &&
+        std::from_chars(words[0].data(), words[0].data() + words[0].size(), mhz).ec == std::errc{}) {
+      sum += mhz;
+      ++n;
+    }
+  }
+  if (n == 0) return std::nullopt;
+  return sum / n;
+}
+
+std::optional<double> ProcfsReader::load_average() const {
+  return read_parsed(root_ + "/loadavg", parse_loadavg);
+}
+
+std::optional<double> ProcfsReader::cpu_mhz() const {
+  const auto text = read_text(root_ + "/cpuinfo");
+  if (!text) return std::nullopt;
+  return parse_cpu_mhz(*text);
+}
+
+std::string cpu_governor(const std::string& sys_root) {
+  auto text = read_text(sys_root + "/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+  if (!text) return "not exposed";
+  while (!text->empty() && (text->back() == '\n' || text->back() == ' ')) text->pop_back();
+  return text->empty() ? "not exposed" : *text;
 }
 
 std::optional<ProcessMemory> ProcfsReader::process_memory() const {

@@ -24,8 +24,14 @@ ProcessCpuTicks parse_process_stat(std::string_view text,
 struct SystemCpuTicks {
   std::uint64_t busy = 0;   // user + nice + system + irq + softirq + steal
   std::uint64_t total = 0;  // busy + idle + iowait
+  std::uint64_t steal = 0;  // time the hypervisor gave this VM's CPUs to others (inside busy)
 };
 SystemCpuTicks parse_system_stat(std::string_view text, std::string_view source = "/proc/stat");
+
+// The 1-minute load average, the first field of /proc/loadavg.
+double parse_loadavg(std::string_view text, std::string_view source = "/proc/loadavg");
+// The mean of the "cpu MHz" lines of /proc/cpuinfo; empty when there are none (some ARM kernels).
+std::optional<double> parse_cpu_mhz(std::string_view text);
 
 // From /proc/<pid>/status; a field the kernel did not print stays empty.
 struct ProcessMemory {
@@ -48,10 +54,16 @@ class ProcfsReader {
   std::optional<ProcessCpuTicks> process_cpu() const;
   std::optional<SystemCpuTicks> system_cpu() const;
   std::optional<ProcessMemory> process_memory() const;
+  std::optional<double> load_average() const;
+  std::optional<double> cpu_mhz() const;
 
  private:
   std::string root_;
 };
+
+// The CPU frequency governor of cpu0 (/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor),
+// or "not exposed" (virtual machines often have no cpufreq).
+std::string cpu_governor(const std::string& sys_root = "/sys");
 
 long clock_ticks_per_second();
 int online_cpus();

@@ -57,7 +57,11 @@ nlohmann::json to_json(const Sample& s) {
           {"system_cpu_percent", or_null(s.system_cpu_percent)},
           {"rss_bytes", or_null(s.rss_bytes)},
           {"peak_rss_bytes", or_null(s.peak_rss_bytes)},
-          {"threads", or_null(s.threads)}};
+          {"threads", or_null(s.threads)},
+          {"other_cpu_cores", or_null(s.other_cpu_cores)},
+          {"steal_percent", or_null(s.steal_percent)},
+          {"load_1m", or_null(s.load_1m)},
+          {"cpu_mhz", or_null(s.cpu_mhz)}};
 }
 
 nlohmann::json to_json(const SampleLog& log) {
@@ -67,6 +71,7 @@ nlohmann::json to_json(const SampleLog& log) {
           {"rate_hz", log.rate_hz},
           {"started_unix_s", log.started_unix_s},
           {"logical_cpus", log.logical_cpus},
+          {"cpu_governor", log.cpu_governor},
           {"gpu_unavailable_reason",
            log.gpu.available ? nlohmann::json(nullptr) : nlohmann::json(log.gpu.reason)},
           {"gpu_missing_functions", log.gpu.missing_functions},

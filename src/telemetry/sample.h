@@ -30,6 +30,13 @@ struct Sample {
   std::optional<std::uint64_t> rss_bytes;
   std::optional<std::uint64_t> peak_rss_bytes;
   std::optional<int> threads;
+  // The machine around the trial (guardrails.h): CPU used by every other process (system busy
+  // time, steal excluded, minus this process's), the hypervisor's steal, the 1-minute load
+  // average, and the mean CPU clock (read once a second).
+  std::optional<double> other_cpu_cores;
+  std::optional<double> steal_percent;
+  std::optional<double> load_1m;
+  std::optional<double> cpu_mhz;
 };
 
 // Whether GPU fields can be filled, and if not why: `label` is what text output shows after
@@ -49,6 +56,7 @@ struct SampleLog {
   double rate_hz = 10.0;
   double started_unix_s = 0;  // wall-clock time of start(), for lining samples up with logs
   int logical_cpus = 1;
+  std::string cpu_governor = "not exposed";  // at start()
   GpuAvailability gpu;
   std::vector<Sample> samples;
 };

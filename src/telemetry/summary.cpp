@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace cb::telemetry {
 namespace {
@@ -113,6 +114,7 @@ TelemetrySummary summarize(const SampleLog& log, std::uint64_t training_images) 
   s.process_cpu_cores_mean = mean(cpu_cores);
   s.process_cpu_percent_mean = mean(cpu_percent);
   s.system_cpu_percent_mean = mean(system_percent);
+  s.machine = assess_machine(log);
   return s;
 }
 
@@ -138,7 +140,8 @@ nlohmann::json to_json(const TelemetrySummary& s) {
                       {"process_cpu_cores_mean", or_null(s.process_cpu_cores_mean)},
                       {"process_cpu_percent_mean", or_null(s.process_cpu_percent_mean)},
                       {"system_cpu_percent_mean", or_null(s.system_cpu_percent_mean)},
-                      {"peak_rss_bytes", or_null(s.peak_rss_bytes)}};
+                      {"peak_rss_bytes", or_null(s.peak_rss_bytes)},
+                      {"guardrails", to_json(s.machine)}};
   return j;
 }
 
@@ -188,6 +191,8 @@ std::string format_summary(const TelemetrySummary& s) {
              ? fmt::format("  peak RSS                 {}\n", bytes_text(*s.peak_rss_bytes))
              : fmt::format("  peak RSS                 n/a ({})\n",
                            s.enabled ? "no procfs reading" : "telemetry off");
+  out += fmt::format("  machine                  {}{}\n", s.machine.status(),
+                     s.machine.reasons.empty() ? "" : ": " + fmt::format("{}", fmt::join(s.machine.reasons, "; ")));
   return out;
 }
 

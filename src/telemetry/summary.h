@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "telemetry/guardrails.h"
 #include "telemetry/sample.h"
 
 namespace cb::telemetry {
@@ -36,6 +37,8 @@ struct TelemetrySummary {
   std::optional<double> process_cpu_percent_mean;
   std::optional<double> system_cpu_percent_mean;
   std::optional<std::uint64_t> peak_rss_bytes;
+
+  Guardrails machine;  // whether the machine was quiet while it trained (guardrails.h)
 };
 
 // Summarizes a log; `training_images` is how many images the trial trained on (0: unknown).
