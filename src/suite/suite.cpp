@@ -78,6 +78,22 @@ std::vector<std::string> read_models(config::TableReader& matrix, const std::fil
   }
   return models;
 }
+// `seeds = "auto"` with its [auto_seeds] table.
+void read_auto_seeds(Suite& s, config::TableReader& root, config::TableReader& matrix) {
+  if (matrix.string("seeds", "") != "auto") matrix.fail("seeds", "a list of non-negative integers, or \"auto\"");
+  AutoSeeds a;
+  if (auto t = root.table("auto_seeds")) {
+    a.min = static_cast<int>(t->integer("min", a.min, 2, 1000));
+    a.max = static_cast<int>(t->integer("max", a.max, 2, 1000));
+    a.metric = t->choice("metric", a.metric, {"accuracy", "throughput"});
+    a.half_width = t->number("half_width", a.metric == "accuracy" ? 0.5 : 5.0, 1e-6, 1e6);
+    if (a.max < a.min) t->fail("max", fmt::format("a value ≥ min ({})", a.min));
+    t->reject_unknown_keys();
+  }
+  for (int seed = 1; seed <= a.min; ++seed) s.seeds.push_back(static_cast<std::uint64_t>(seed));
+  s.auto_seeds = a;
+}
+
 }  // namespace
 
 Suite parse_suite(const toml::table& table, const std::string& source,
@@ -108,12 +124,17 @@ Suite parse_suite(const toml::table& table, const std::string& source,
   s.frameworks = matrix->strings("frameworks", {"available"});
   s.models = read_models(*matrix, base_dir, s.dataset, source);
   const std::vector<std::string> recipe_names = matrix->strings("recipes", {"default"});
-  const std::vector<std::int64_t> seeds = matrix->integers("seeds", {1});
-  for (auto v : seeds) {
-    if (v < 0) matrix->fail("seeds", "non-negative integers");
-    s.seeds.push_back(static_cast<std::uint64_t>(v));
+  const toml::node* seeds_node = table.at_path("matrix.seeds").node();
+  if (seeds_node && seeds_node->is_string()) {
+    read_auto_seeds(s, root, *matrix);
+  } else {
+    const std::vector<std::int64_t> seeds = matrix->integers("seeds", {1});
+    for (auto v : seeds) {
+      if (v < 0) matrix->fail("seeds", "non-negative integers");
+      s.seeds.push_back(static_cast<std::uint64_t>(v));
+    }
+    if (s.seeds.empty()) matrix->fail("seeds", "a non-empty list");
   }
-  if (s.seeds.empty()) matrix->fail("seeds", "a non-empty list");
   s.threads = positive_ints<int>(*matrix, "threads", s.threads, 0, 4096);
   s.batch_sizes = positive_ints<int>(*matrix, "batch_sizes", s.batch_sizes, 0, 1 << 20);
   s.processes = positive_ints<int>(*matrix, "processes", s.processes, 1, 4096);

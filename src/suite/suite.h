@@ -43,6 +43,16 @@ enum class TrialOrder { interleaved, grid };
 std::string_view to_string(TrialOrder order);
 std::optional<TrialOrder> parse_trial_order(std::string_view name);
 
+// `seeds = "auto"` (docs/suites.md): run `min` seeds, then add one round of seeds at a time
+// (interleaved) until the 95 % CI of every framework difference of `metric` is at most
+// `half_width` wide on each side, or `max` seeds ran.
+struct AutoSeeds {
+  int min = 3;
+  int max = 10;
+  std::string metric = "accuracy";  // accuracy (half_width in points) or throughput (in %)
+  double half_width = 0.5;
+};
+
 struct Suite {
   std::string name;
   std::string description;
@@ -57,7 +67,8 @@ struct Suite {
   std::vector<std::string> frameworks;  // may contain "available"
   std::vector<std::string> models;
   std::vector<SuiteRecipe> recipes;
-  std::vector<std::uint64_t> seeds;
+  std::vector<std::uint64_t> seeds;   // with auto_seeds: 1 .. min
+  std::optional<AutoSeeds> auto_seeds;
   std::vector<int> threads{0};
   std::vector<int> batch_sizes{0};
   std::vector<std::string> devices{"cpu"};

@@ -4,17 +4,21 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
+#include <map>
 #include <cstring>
 #include <random>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "data/md5.h"
 #include "data/resolve.h"
 #include "model/custom_model.h"
 #include "model/zoo.h"
 #include "results/directory_lock.h"
+#include "results/statistics.h"
 #include "results/store.h"
 #include "suite/child_process.h"
 #include "suite/trial_file.h"
@@ -67,26 +71,104 @@ class SuiteRun {
       fmt::print("suite {}: {} trial(s) on {}{}\n", suite_.name, trials.size(), dataset_,
                  opt_.resume ? " (completed ones would be skipped)" : "");
       for (const auto& t : trials) fmt::print("  {}\n", t.key);
+      if (suite_.auto_seeds) {
+        fmt::print("seeds = \"auto\": then one more seed per round, up to {}, until every comparison's "
+                   "95 % CI of {} is within ±{:g} {}\n", suite_.auto_seeds->max,
+                   suite_.auto_seeds->metric, suite_.auto_seeds->half_width, auto_unit());
+      }
       return summary_;
     }
     lock_.emplace(results::DirectoryLock::acquire(opt_.results_dir));  // held until we return
     store_.emplace(results::ResultsStore::open(opt_.results_dir));
     const std::vector<PlannedTrial> to_run = record_planned(trials);
     const InterruptHandler interrupts;
-    const auto suite_start = Clock::now();
-    for (std::size_t i = 0; i < to_run.size() && !suite_interrupted(); ++i) {
-      const double elapsed = std::chrono::duration<double>(Clock::now() - suite_start).count();
-      const std::string eta = i ? format_eta(elapsed / i * (to_run.size() - i)) : "?";
-      fmt::print("\n[trial {}/{}] {}   (suite elapsed {}, ETA {})\n", i + 1, to_run.size(), to_run[i].key,
-                 format_eta(elapsed), eta);
-      std::fflush(stdout);
-      if (!run_one(to_run[i])) break;
+    suite_start_ = Clock::now();
+    bool going = run_trials(to_run);
+    if (suite_.auto_seeds) {
+      for (int n = static_cast<int>(suite_.seeds.size()); going && !suite_interrupted(); ++n) {
+        const auto wide = too_wide_comparisons();
+        if (wide.empty()) {
+          fmt::print("\nseeds = \"auto\": every comparison's 95 % CI is within ±{:g} {} after {} seeds\n",
+                     suite_.auto_seeds->half_width, auto_unit(), n);
+          break;
+        }
+        if (n >= suite_.auto_seeds->max) {
+          fmt::print("\nseeds = \"auto\": stopped at the maximum of {} seeds; still wider than ±{:g} {}:\n  {}\n",
+                     n, suite_.auto_seeds->half_width, auto_unit(), fmt::join(wide, "\n  "));
+          break;
+        }
+        fmt::print("\nseeds = \"auto\": adding seed {} (CI wider than ±{:g} {}: {})\n", n + 1,
+                   suite_.auto_seeds->half_width, auto_unit(), fmt::join(wide, "; "));
+        going = run_trials(record_planned(seed_round(static_cast<std::uint64_t>(n + 1))));
+      }
     }
     if (suite_interrupted()) summary_.interrupted = true;
     return summary_;
   }
 
  private:
+  // Runs `to_run` in order; false when the suite must stop (interrupted).
+  bool run_trials(const std::vector<PlannedTrial>& to_run) {
+    const std::size_t total = done_ + to_run.size();
+    for (std::size_t i = 0; i < to_run.size() && !suite_interrupted(); ++i, ++done_) {
+      const double elapsed = std::chrono::duration<double>(Clock::now() - suite_start_).count();
+      const std::string eta = done_ ? format_eta(elapsed / static_cast<double>(done_) * (total - done_)) : "?";
+      fmt::print("\n[trial {}/{}] {}   (suite elapsed {}, ETA {})\n", done_ + 1, total, to_run[i].key,
+                 format_eta(elapsed), eta);
+      std::fflush(stdout);
+      if (!run_one(to_run[i])) return false;
+    }
+    return !suite_interrupted();
+  }
+
+  std::string auto_unit() const { return suite_.auto_seeds->metric == "accuracy" ? "points" : "%"; }
+
+  // The trials of one more seed, for every configuration, in a shuffled order.
+  std::vector<PlannedTrial> seed_round(std::uint64_t seed) {
+    Suite round = suite_;
+    round.seeds = {seed};
+    std::vector<PlannedTrial> trials = filter_trials(plan_trials(round, nullptr), opt_.only);
+    summary_.planned += static_cast<int>(trials.size());
+    return order_trials(std::move(trials), suite_.order, derive_seed(order_seed_, {seed}));
+  }
+
+  // The comparisons (framework pairs of one configuration, or a lone framework's mean) whose
+  // 95 % CI of the auto-seeds metric is still wider than the target, as "label ±width".
+  std::vector<std::string> too_wide_comparisons() const {
+    const bool accuracy = suite_.auto_seeds->metric == "accuracy";
+    // configuration (key without framework and seed) → framework → values
+    std::map<std::string, std::map<std::string, std::vector<double>>> groups;
+    for (const auto& t : store_->load().trials) {
+      if (t.suite_id != summary_.suite_id || t.status != results::TrialStatus::completed) continue;
+      const auto value = accuracy ? t.test_accuracy : t.images_per_s;
+      if (!value || (!accuracy && *value <= 0)) continue;
+      std::string config = t.key.substr(t.key.find('/') + 1);
+      const std::string tag = fmt::format("/seed={}", t.seed);
+      if (const auto at = config.find(tag); at != std::string::npos) config.erase(at, tag.size());
+      groups[config][t.framework].push_back(accuracy ? 100.0 * *value : std::log(*value));
+    }
+    // Throughput compares logarithms: a half-width h there is a ratio CI of ×e^±h.
+    const auto width = [&](double h) { return accuracy ? h : 100.0 * (std::exp(h) - 1.0); };
+    std::vector<std::string> wide;
+    for (const auto& [config, frameworks] : groups) {
+      for (auto a = frameworks.begin(); a != frameworks.end(); ++a) {
+        if (frameworks.size() == 1) {
+          const auto ci = results::mean_ci95(a->second);
+          const double h = ci ? width((ci->high - ci->low) / 2) : INFINITY;
+          if (h > suite_.auto_seeds->half_width) wide.push_back(fmt::format("{} {} ±{:.2g}", a->first, config, h));
+        }
+        for (auto b = std::next(a); b != frameworks.end(); ++b) {
+          const auto test = results::welch_t_test(a->second, b->second);
+          const double h = test.tested ? width((test.ci95.high - test.ci95.low) / 2) : INFINITY;
+          if (h > suite_.auto_seeds->half_width) {
+            wide.push_back(fmt::format("{} vs {} {} ±{:.2g}", a->first, b->first, config, h));
+          }
+        }
+      }
+    }
+    return wide;
+  }
+
   // The matrix expanded, filtered by --only; what the planner left out is said once.
   std::vector<PlannedTrial> plan() {
     std::vector<std::string> skipped;
@@ -320,6 +402,8 @@ class SuiteRun {
   SuiteRunSummary summary_;
   std::string dataset_;
   std::uint64_t order_seed_ = 0;  // the interleaved order's, recorded with the suite
+  Clock::time_point suite_start_;
+  std::size_t done_ = 0;  // trials run so far (for the progress line)
   std::optional<results::DirectoryLock> lock_;
   std::optional<results::ResultsStore> store_;
 };

@@ -147,6 +147,48 @@ TEST(RunCommand, RunsEveryTrialRecordsEpochsAndWritesTheReport) {
   EXPECT_EQ(snap.epochs.size(), 4u);
 }
 
+// seeds = "auto": one round of seeds at a time until the CI is narrow enough or the maximum.
+std::filesystem::path write_auto_suite(const TempDir& dir, const std::string& auto_table) {
+  const auto path = write_suite(dir, 1, "\"auto\"");
+  std::ofstream(path, std::ios::app) << "[auto_seeds]\n" << auto_table;
+  return path;
+}
+
+TEST(RunCommand, AutoSeedsAddRoundsUntilTheMaximumWhileTheCiStaysWide) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto results = dir / "results";
+  // No two runs have the same throughput to 1e-6 %, so the CI never gets that narrow.
+  const auto suite = write_auto_suite(dir, "min = 2\nmax = 3\nmetric = \"throughput\"\nhalf_width = 1e-6\n");
+  const auto r = run_cifarbench({"run", suite.string(), "--results", results.string()},
+                                {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("adding seed 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stopped at the maximum of 3 seeds"), std::string::npos) << r.out;
+  const auto snap = load(results);
+  ASSERT_EQ(snap.trials.size(), 3u);
+  for (const auto& t : snap.trials) EXPECT_EQ(t.status, results::TrialStatus::completed) << t.key;
+}
+
+TEST(RunCommand, AutoSeedsStopAtTheMinimumWhenTheCiIsNarrowEnough) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto results = dir / "results";
+  const auto suite = write_auto_suite(dir, "min = 2\nmax = 5\nmetric = \"accuracy\"\nhalf_width = 1000\n");
+  const auto r = run_cifarbench({"run", suite.string(), "--results", results.string()},
+                                {"CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("within ±1000 points after 2 seeds"), std::string::npos) << r.out;
+  EXPECT_EQ(load(results).trials.size(), 2u);
+}
+
+TEST(RunCommand, AutoSeedsRefuseAMaximumBelowTheMinimum) {
+  TempDir dir;
+  const auto r = run_cifarbench({"run", write_auto_suite(dir, "min = 4\nmax = 3\n").string(), "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("auto_seeds.max"), std::string::npos) << r.err;
+}
+
 TEST(RunCommand, KilledSuiteResumesWithNoEpochLostOrDuplicated) {
   CIFARBENCH_REQUIRE_BACKEND("torch");
   TempDir dir;
