@@ -30,8 +30,9 @@ struct ReferenceArgs {
 };
 
 std::string now_utc() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(
-                                                  std::chrono::system_clock::now())));
+  return fmt::format(
+      "{:%Y-%m-%dT%H:%M:%SZ}",
+      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
 }
 
 // Where each reference goes: --out FILE.json (one reference), else DIR/NAME.json.
@@ -57,9 +58,10 @@ void save_references(const ReferenceArgs& a) {
   const auto snapshot = results::ResultsStore::open_for_reading(a.results).load();
   auto refs = results::build_reference_curves(snapshot, a.framework, now_utc());
   if (refs.empty()) {
-    throw InputError(fmt::format("{}: no completed trial{} with a test accuracy to build a "
-                                 "reference from",
-                                 a.results, a.framework.empty() ? "" : " of framework " + a.framework));
+    throw InputError(
+        fmt::format("{}: no completed trial{} with a test accuracy to build a "
+                    "reference from",
+                    a.results, a.framework.empty() ? "" : " of framework " + a.framework));
   }
   for (auto& ref : refs) {
     const auto file = reference_file_for(ref, a, refs.size());
@@ -127,41 +129,47 @@ void add_rule_options(CLI::App* cmd, ReferenceArgs& a) {
       ->capture_default_str();
 }
 
-const CommandRegistration registration{"reference", 35, [](CLI::App& app) {
-  auto a = std::make_shared<ReferenceArgs>();
-  auto* cmd = app.add_subcommand(
-      "reference", "Reference learning curves: save one from a results set, list them, check "
-                   "results against them (docs/references.md)");
-  cmd->require_subcommand(1);
-  const std::string dir_help =
-      "references directory (default: $CIFARBENCH_REFERENCES, else "
-      "~/.local/share/cifarbench/references)";
+const CommandRegistration registration{
+    "reference", 35, [](CLI::App& app) {
+      auto a = std::make_shared<ReferenceArgs>();
+      auto* cmd = app.add_subcommand(
+          "reference",
+          "Reference learning curves: save one from a results set, list them, check "
+          "results against them (docs/references.md)");
+      cmd->require_subcommand(1);
+      const std::string dir_help =
+          "references directory (default: $CIFARBENCH_REFERENCES, else "
+          "~/.local/share/cifarbench/references)";
 
-  auto* save = cmd->add_subcommand(
-      "save", "Store the test accuracy per epoch of RESULTS' completed trials, one reference per "
-              "(model, recipe, dataset)");
-  save->add_option("RESULTS", a->results, "results directory (or its results.sqlite)")->required();
-  save->add_option("--name", a->name, "the reference's name (a prefix when there are several)");
-  save->add_option("--framework", a->framework, "only this framework's trials");
-  save->add_option("--out", a->out, "a .json file (one reference), or a directory; " + dir_help);
-  save->callback([a] { save_references(*a); });
+      auto* save = cmd->add_subcommand(
+          "save",
+          "Store the test accuracy per epoch of RESULTS' completed trials, one reference per "
+          "(model, recipe, dataset)");
+      save->add_option("RESULTS", a->results, "results directory (or its results.sqlite)")
+          ->required();
+      save->add_option("--name", a->name, "the reference's name (a prefix when there are several)");
+      save->add_option("--framework", a->framework, "only this framework's trials");
+      save->add_option("--out", a->out,
+                       "a .json file (one reference), or a directory; " + dir_help);
+      save->callback([a] { save_references(*a); });
 
-  auto* list = cmd->add_subcommand("list", "List the stored references");
-  list->add_option("--dir", a->dir, dir_help);
-  list->callback([a] { list_references(*a); });
+      auto* list = cmd->add_subcommand("list", "List the stored references");
+      list->add_option("--dir", a->dir, dir_help);
+      list->callback([a] { list_references(*a); });
 
-  auto* check = cmd->add_subcommand(
-      "check", "Flag groups and trials of RESULTS significantly below their reference curve; exit "
-               "1 when a group fails");
-  check->add_option("RESULTS", a->results, "results directory (or its results.sqlite)")
-      ->required();
-  check->add_option("--reference", a->reference,
-                    "a reference file, or a name in the references directory (default: every "
-                    "reference there)");
-  check->add_option("--dir", a->dir, dir_help);
-  add_rule_options(check, *a);
-  check->callback([a] { check_references(*a); });
-}};
+      auto* check = cmd->add_subcommand(
+          "check",
+          "Flag groups and trials of RESULTS significantly below their reference curve; exit "
+          "1 when a group fails");
+      check->add_option("RESULTS", a->results, "results directory (or its results.sqlite)")
+          ->required();
+      check->add_option("--reference", a->reference,
+                        "a reference file, or a name in the references directory (default: every "
+                        "reference there)");
+      check->add_option("--dir", a->dir, dir_help);
+      add_rule_options(check, *a);
+      check->callback([a] { check_references(*a); });
+    }};
 
 }  // namespace
 }  // namespace cb::cli

@@ -7,11 +7,11 @@
 namespace cb::report {
 
 std::string describe_epoch(const results::EpochComparison& c) {
-  const std::string sd =
-      std::isnan(c.reference_sd) ? std::string("n") : fmt::format("sd {:.2f}, n", 100 * c.reference_sd);
-  std::string text = fmt::format("epoch {}: {:.2f} % (n {}) vs reference {:.2f} % ({} {})",
-                                 c.epoch, 100 * c.mean, c.n, 100 * c.reference_mean, sd,
-                                 c.n_reference);
+  const std::string sd = std::isnan(c.reference_sd)
+                             ? std::string("n")
+                             : fmt::format("sd {:.2f}, n", 100 * c.reference_sd);
+  std::string text = fmt::format("epoch {}: {:.2f} % (n {}) vs reference {:.2f} % ({} {})", c.epoch,
+                                 100 * c.mean, c.n, 100 * c.reference_mean, sd, c.n_reference);
   if (c.test == results::EpochTest::floor) {
     return text + fmt::format(", floor rule ({} by more than the margin)",
                               c.below ? "below" : "not below");
@@ -35,11 +35,13 @@ std::string group_line(const results::GroupReferenceCheck& g) {
   using results::ReferenceOutcome;
   switch (g.outcome) {
     case ReferenceOutcome::no_reference:
-    case ReferenceOutcome::withheld: return fmt::format("{}: {}", head, g.reason);
+    case ReferenceOutcome::withheld:
+      return fmt::format("{}: {}", head, g.reason);
     case ReferenceOutcome::failed:
       return fmt::format("{} vs {}: FAIL at epoch {}: {}", head, g.reference,
                          *g.group.first_failing_epoch, describe_epoch(failing_epoch(g.group)));
-    case ReferenceOutcome::passed: break;
+    case ReferenceOutcome::passed:
+      break;
   }
   return fmt::format("{} vs {}: pass ({} epoch{} matched; last {})", head, g.reference,
                      g.group.epochs.size(), g.group.epochs.size() == 1 ? "" : "s",

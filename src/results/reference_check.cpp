@@ -9,10 +9,14 @@ namespace cb::results {
 
 const char* to_string(ReferenceOutcome outcome) {
   switch (outcome) {
-    case ReferenceOutcome::passed: return "pass";
-    case ReferenceOutcome::failed: return "FAIL";
-    case ReferenceOutcome::withheld: return "withheld";
-    case ReferenceOutcome::no_reference: return "no reference";
+    case ReferenceOutcome::passed:
+      return "pass";
+    case ReferenceOutcome::failed:
+      return "FAIL";
+    case ReferenceOutcome::withheld:
+      return "withheld";
+    case ReferenceOutcome::no_reference:
+      return "no reference";
   }
   return "?";
 }
@@ -33,13 +37,14 @@ const ReferenceCurve* find_reference(const GroupReferenceCheck& g,
   if (!other_data) {
     reason = fmt::format("no reference for model {}, recipe {}", g.model, g.recipe);
   } else if (g.synthetic && !other_data->synthetic) {
-    reason = fmt::format(
-        "withheld: a synthetic-data trial cannot be compared to a {} reference ({})",
-        other_data->dataset, other_data->name);
+    reason =
+        fmt::format("withheld: a synthetic-data trial cannot be compared to a {} reference ({})",
+                    other_data->dataset, other_data->name);
   } else if (other_data->synthetic && !g.synthetic) {
-    reason = fmt::format("withheld: reference {} was built from synthetic data and matches only "
-                         "synthetic trials",
-                         other_data->name);
+    reason = fmt::format(
+        "withheld: reference {} was built from synthetic data and matches only "
+        "synthetic trials",
+        other_data->name);
   } else {
     reason = fmt::format("withheld: reference {} is on dataset {}, these trials on {}",
                          other_data->name, other_data->dataset, g.dataset);

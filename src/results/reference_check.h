@@ -28,9 +28,9 @@ struct GroupReferenceCheck {
   bool synthetic = false;
   std::size_t trials = 0;
   ReferenceOutcome outcome = ReferenceOutcome::no_reference;
-  std::string reference;  // the reference's name, when one was found
-  std::string reason;     // for withheld and no_reference
-  CurveCheck group;       // the group's pooled values against the reference
+  std::string reference;              // the reference's name, when one was found
+  std::string reason;                 // for withheld and no_reference
+  CurveCheck group;                   // the group's pooled values against the reference
   std::vector<FlaggedTrial> flagged;  // trials that fail on their own
 };
 

@@ -57,7 +57,8 @@ nlohmann::json machine_summary(const TrialRecord& trial) {
 }
 
 nlohmann::json recipe_config_of(const TrialRecord& trial) {
-  if (!trial.config.is_object() || !trial.config.contains("recipe")) return nlohmann::json::object();
+  if (!trial.config.is_object() || !trial.config.contains("recipe"))
+    return nlohmann::json::object();
   auto recipe = trial.config.at("recipe");
   if (recipe.is_object()) recipe.erase("source");  // a path inside the source results directory
   return recipe;
@@ -108,9 +109,12 @@ std::vector<ReferenceCurve> build_reference_curves(const ResultsSnapshot& snapsh
 
 const char* to_string(EpochTest test) {
   switch (test) {
-    case EpochTest::welch: return "welch";
-    case EpochTest::prediction: return "prediction";
-    case EpochTest::floor: return "floor";
+    case EpochTest::welch:
+      return "welch";
+    case EpochTest::prediction:
+      return "prediction";
+    case EpochTest::floor:
+      return "floor";
   }
   return "?";
 }
@@ -136,7 +140,8 @@ EpochComparison compare_epoch(int epoch, const std::vector<double>& ref,
     if (se > 0) {
       c.test = EpochTest::welch;
       c.df = (vr + vo) * (vr + vo) /
-             (vr * vr / static_cast<double>(c.n_reference - 1) + vo * vo / static_cast<double>(c.n - 1));
+             (vr * vr / static_cast<double>(c.n_reference - 1) +
+              vo * vo / static_cast<double>(c.n - 1));
     }
   } else if (c.n_reference >= 2 && c.n == 1) {
     se = c.reference_sd * std::sqrt(1.0 + 1.0 / static_cast<double>(c.n_reference));

@@ -22,7 +22,7 @@ struct EpochValues {
 };
 
 struct ReferenceCurve {
-  std::string name;  // the file's stem in a references directory
+  std::string name;  // the file's stem: what `--reference NAME` finds it by
   std::string model, recipe, dataset;
   bool synthetic = false;  // built from synthetic-data trials: matches only synthetic trials
   std::vector<std::string> frameworks;
@@ -71,10 +71,10 @@ struct EpochComparison {
   double reference_mean = 0, reference_sd = 0;  // sd NaN when n_reference < 2
   double mean = 0;                              // of the observed values
   EpochTest test = EpochTest::floor;
-  double t = 0, df = 0;            // tests only
-  double p_value = 1;              // one-sided; 1 for the floor rule
-  double holm_alpha = 0;           // the level Holm compared this p-value with (tests only)
-  bool below = false;              // significantly below (Holm-rejected), or under the floor
+  double t = 0, df = 0;   // tests only
+  double p_value = 1;     // one-sided; 1 for the floor rule
+  double holm_alpha = 0;  // the level Holm compared this p-value with (tests only)
+  bool below = false;     // significantly below (Holm-rejected), or under the floor
 };
 
 struct CurveCheck {

@@ -24,14 +24,22 @@ nlohmann::json reference_to_json(const ReferenceCurve& ref) {
                       {"sd", std::isnan(sd) ? nlohmann::json(nullptr) : nlohmann::json(sd)},
                       {"values", e.values}});
   }
-  return {{"format", kReferenceFormat},   {"version", kReferenceVersion},
-          {"name", ref.name},             {"metric", "test_accuracy"},
-          {"model", ref.model},           {"recipe", ref.recipe},
-          {"dataset", ref.dataset},       {"synthetic", ref.synthetic},
-          {"frameworks", ref.frameworks}, {"seeds", ref.seeds},
-          {"trials", ref.trials},         {"source", ref.source},
-          {"created", ref.created},       {"recipe_config", ref.recipe_config},
-          {"machine", ref.machine},       {"epochs", std::move(epochs)}};
+  return {{"format", kReferenceFormat},
+          {"version", kReferenceVersion},
+          {"name", ref.name},
+          {"metric", "test_accuracy"},
+          {"model", ref.model},
+          {"recipe", ref.recipe},
+          {"dataset", ref.dataset},
+          {"synthetic", ref.synthetic},
+          {"frameworks", ref.frameworks},
+          {"seeds", ref.seeds},
+          {"trials", ref.trials},
+          {"source", ref.source},
+          {"created", ref.created},
+          {"recipe_config", ref.recipe_config},
+          {"machine", ref.machine},
+          {"epochs", std::move(epochs)}};
 }
 
 namespace {
@@ -45,8 +53,8 @@ T field(const nlohmann::json& j, const std::string& key, const std::string& wher
   try {
     return j.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {
-    throw InputError(fmt::format("{}: field '{}' is {}, expected {}", where, key,
-                                 j.at(key).dump(), expected));
+    throw InputError(
+        fmt::format("{}: field '{}' is {}, expected {}", where, key, j.at(key).dump(), expected));
   }
 }
 
@@ -138,20 +146,24 @@ void write_reference(const std::filesystem::path& file, const ReferenceCurve& re
 ReferenceCurve read_reference(const std::filesystem::path& file) {
   const std::string where = fmt::format("reference file {}", file.string());
   if (!std::filesystem::exists(file)) {
-    throw InputError(fmt::format("{} does not exist (expected a reference curve written by "
-                                 "`cifarbench reference save`)",
-                                 where));
+    throw InputError(
+        fmt::format("{} does not exist (expected a reference curve written by "
+                    "`cifarbench reference save`)",
+                    where));
   }
   const std::string text = read_regular_file(file, "reference file", std::uint64_t{64} << 20);
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(fmt::format("{}: not valid JSON (byte {}); expected a reference curve "
-                                 "written by `cifarbench reference save`",
-                                 where, e.byte));
+    throw InputError(
+        fmt::format("{}: not valid JSON (byte {}); expected a reference curve "
+                    "written by `cifarbench reference save`",
+                    where, e.byte));
   }
-  return reference_from_json(j, where);
+  auto ref = reference_from_json(j, where);
+  ref.name = file.stem().string();  // what --reference NAME finds it by
+  return ref;
 }
 
 std::vector<ReferenceCurve> read_reference_directory(const std::filesystem::path& dir) {
