@@ -38,8 +38,8 @@ std::string group_line(const results::GroupReferenceCheck& g) {
     case ReferenceOutcome::withheld:
       return fmt::format("{}: {}", head, g.reason);
     case ReferenceOutcome::failed:
-      return fmt::format("{} vs {}: FAIL at epoch {}: {}", head, g.reference,
-                         *g.group.first_failing_epoch, describe_epoch(failing_epoch(g.group)));
+      return fmt::format("{} vs {}: FAIL at {}", head, g.reference,
+                         describe_epoch(failing_epoch(g.group)));
     case ReferenceOutcome::passed:
       break;
   }
