@@ -2,8 +2,11 @@
 #include <fmt/format.h>
 
 #include "cli/command.h"
+#include "report/reference_section.h"
 #include "report/report.h"
 #include "report/reporter.h"
+#include "results/reference_check.h"
+#include "results/reference_file.h"
 #include "results/store.h"
 
 namespace cb::cli {
@@ -13,6 +16,7 @@ struct ReportArgs {
   std::string results;
   std::string format = "console";
   std::string out;
+  std::string reference;  // --reference FILE|NAME: the reference-curve section
 };
 
 const CommandRegistration registration{
@@ -30,8 +34,15 @@ const CommandRegistration registration{
       cmd->add_option("--out", args->out,
                       "directory for report files and figures (default: RESULTS/report; the "
                       "console format prints to standard output unless --out is given)");
+      cmd->add_option("--reference", args->reference,
+                      "also check the results against a reference curve: a file, or a name in "
+                      "$CIFARBENCH_REFERENCES (docs/references.md)");
       cmd->callback([args] {
         report::make_reporter(args->format);  // a bad --format fails before any file is opened
+        std::vector<results::ReferenceCurve> references;
+        if (!args->reference.empty()) {
+          references = results::load_references(args->reference, results::reference_directory(""));
+        }
         const auto store = results::ResultsStore::open_for_reading(args->results);
         const auto snapshot = store.load();
         report::ReportRequest request;
@@ -43,6 +54,14 @@ const CommandRegistration registration{
         }
         const auto output = report::produce_report(snapshot, request);
         if (args->format == "console") fmt::print("{}", output.console_text);
+        // The reference section is printed after the report for now; the reporters will place it.
+        if (!references.empty()) {
+          const results::ReferenceRule rule;
+          const auto checks = results::check_against_references(snapshot, references, rule);
+          for (const auto& line : report::reference_section_lines(checks, rule)) {
+            fmt::print("{}\n", line);
+          }
+        }
         if (!output.figures.skipped.empty()) fmt::print(stderr, "{}\n", output.figures.skipped);
         for (const auto& note : output.figures.notes) fmt::print(stderr, "figure note: {}\n", note);
         for (const auto& file : output.files) {
