@@ -38,21 +38,23 @@ fs::path self_executable() {
   return p;
 }
 
-// The default suite: configs/quick.toml in the working directory, beside the build tree, or in
-// the source tree this binary was built from.
+// The default suite: configs/quick.toml in the working directory, beside the build tree, in the
+// installed share/cifarbench/configs, or in the source tree this binary was built from.
 fs::path default_suite() {
   const fs::path exe_dir = self_executable().parent_path();
   for (const fs::path& candidate :
        {fs::path("configs/quick.toml"), exe_dir / "../../configs/quick.toml",
-        exe_dir / "../configs/quick.toml", fs::path(build::kSourceDir) / "configs/quick.toml"}) {
+        exe_dir / "../configs/quick.toml", exe_dir / "../share/cifarbench/configs/quick.toml",
+        fs::path(build::kSourceDir) / "configs/quick.toml"}) {
     if (fs::exists(candidate)) return fs::weakly_canonical(candidate);
   }
   throw InputError("no SUITE given and the default suite configs/quick.toml was not found "
-                   "(run from the repository, or name a suite file)");
+                   "(run from the repository, install cifarbench, or name a suite file)");
 }
 
 int run(const RunOptions& o) {
   const fs::path suite_path = o.suite.empty() ? default_suite() : fs::path(o.suite);
+  if (o.suite.empty()) fmt::print("default suite: {}\n", suite_path.string());
   if (!fs::exists(suite_path)) throw InputError(fmt::format("{}: no such suite file", suite_path.string()));
   if (!fs::is_regular_file(suite_path)) {
     throw InputError(fmt::format(

@@ -1,6 +1,7 @@
 // `cifarbench train`: one trial, with a progress line per epoch and the result as JSON written
 // after every epoch.
 #include <fmt/format.h>
+#include <unistd.h>
 #include <fmt/ranges.h>
 
 #include <csignal>
@@ -13,6 +14,7 @@
 #include "trial/environment.h"
 #include "launch/launch_env.h"
 #include "launch/local_world.h"
+#include "trial/progress.h"
 #include "trial/trial.h"
 #include "trial/trial_store.h"
 #include "cli/command.h"
@@ -192,6 +194,8 @@ int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironme
     telemetry_log = std::make_unique<trial::TelemetryLogWriter>(o.telemetry_log);
     observers.add(telemetry_log.get());
   }
+  trial::ProgressPrinter progress(stdout, isatty(STDOUT_FILENO) != 0, trial::suite_eta_from_environment());
+  observers.add(&progress);
   std::optional<results::ResultsStore> store;
   std::unique_ptr<trial::TrialStoreWriter> store_writer;
   if (!o.results_dir.empty() && leader) {

@@ -43,10 +43,12 @@ std::string format_eta(double s) {
 }
 
 // True when the suite's real dataset can be loaded here (resolution order of every command).
-bool real_data_available(const Suite& suite, const std::string& data_path, std::string* why) {
+// A dry run never downloads (it says what it found without touching the network).
+bool real_data_available(const Suite& suite, const std::string& data_path, bool allow_download, std::string* why) {
   data::DataRequest req;
   req.dataset = suite.dataset;
   req.path = data_path;
+  req.allow_download = allow_download;
   try {
     (void)data::resolve_dataset(req);
     return true;
@@ -116,6 +118,10 @@ class SuiteRun {
       fmt::print("\n[trial {}/{}] {}   (suite elapsed {}, ETA {})\n", done_ + 1, total, to_run[i].key,
                  format_eta(elapsed), eta);
       std::fflush(stdout);
+      if (done_) {  // the progress line of the trial adds its own remaining time to this
+        const double after = elapsed / static_cast<double>(done_) * static_cast<double>(total - done_ - 1);
+        setenv("CIFARBENCH_SUITE_ETA_S", fmt::format("{:.0f}", after).c_str(), 1);
+      }
       if (!run_one(to_run[i])) return false;
     }
     return !suite_interrupted();
@@ -193,7 +199,7 @@ class SuiteRun {
     dataset_ = suite_.dataset;
     if (dataset_ == "synthetic") return;
     std::string why;
-    if (real_data_available(suite_, opt_.data_path, &why)) return;
+    if (real_data_available(suite_, opt_.data_path, !opt_.dry_run, &why)) return;
     if (!suite_.synthetic_fallback) throw InputError(why);
     dataset_ = "synthetic";
     summary_.synthetic_fallback_used = true;

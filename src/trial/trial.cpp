@@ -152,7 +152,8 @@ class TrialRun {
     }
     prepare_pipeline();
     world_->check_ranks_agree(*trainer_, steps_per_epoch_);
-    observer_.on_start({spec_, dataset_.name, dataset_.synthetic, start_config(backend)});
+    observer_.on_start({spec_, dataset_.name, dataset_.synthetic, start_config(backend), recipe_.epochs,
+                        steps_per_epoch_, pipeline_.batch_size, world_->leader()});
   }
 
   void prepare_pipeline() {

@@ -102,6 +102,10 @@ struct TrialStart {
   std::string dataset;  // the resolved dataset's name
   bool synthetic = false;
   nlohmann::json config;
+  int epochs = 0;
+  std::int64_t steps_per_epoch = 0;
+  int batch_size = 0;
+  bool leader = true;  // rank 0 (or the only process): the one that prints
 };
 
 // Receives results as they are produced (the JSON file writer, the results database).
