@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "results/sample_results.h"
+#include "support/require_backend.h"
 #include "support/run_process.h"
 
 namespace cb {
@@ -125,6 +126,47 @@ TEST(CompareCommand, BadInputExits2NamingWhatIsWrong) {
   const auto format = run_cifarbench({"compare", dir, dir, "--format", "html"});
   EXPECT_EQ(format.exit_code, 2);
   EXPECT_TRUE(contains(format.err, "console, md, json")) << format.err;
+}
+
+// A suite of real torch trials on tiny synthetic data: recipe "good" learns, recipe "broken" has
+// a learning rate of 0 (a pipeline broken on purpose), 3 seeds each.
+std::filesystem::path write_real_suite(const std::filesystem::path& dir) {
+  const auto path = dir / "suite.toml";
+  const std::string model = std::string(CIFARBENCH_SOURCE_DIR) + "/configs/models/tiny-cnn.toml";
+  std::ofstream(path) << "name = \"compare-check\"\ndataset = \"synthetic\"\n"
+                      << "synthetic_train = 256\nsynthetic_test = 128\ntime_limit_s = 120\n"
+                      << "[matrix]\nframeworks = [\"torch\"]\nmodels = [\"" << model << "\"]\n"
+                      << "recipes = [\"good\", \"broken\"]\nseeds = [1, 2, 3]\nthreads = [1]\n"
+                      << "[recipes.good.train]\nepochs = 2\nwarmup_steps = 1\n"
+                      << "[recipes.good.optimizer]\nlr = 0.05\n"
+                      << "[recipes.good.data]\nbatch_size = 32\n"
+                      << "[recipes.broken.train]\nepochs = 2\nwarmup_steps = 1\n"
+                      << "[recipes.broken.optimizer]\nlr = 0.0\n"
+                      << "[recipes.broken.data]\nbatch_size = 32\n";
+  return path;
+}
+
+// Real child processes end to end. Timing on a shared machine is noise, so the time threshold
+// is set out of reach (1000 %) and the exit status rests on accuracy, which the seeds fix.
+TEST(CompareCommand, RealRunsExit1OnABrokenRecipeAnd0OnARerunOfTheSameOne) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir tmp;
+  const auto suite = write_real_suite(tmp.path());
+  const auto first = tmp.path() / "first";
+  const auto again = tmp.path() / "again";
+  ASSERT_EQ(run_cifarbench({"run", suite.string(), "--results", first.string()}).exit_code, 0);
+  ASSERT_EQ(run_cifarbench({"run", suite.string(), "--results", again.string(), "--only", "/good/"})
+                .exit_code,
+            0);
+  const auto broken = run_cifarbench({"compare", first.string(), "--a", "recipe=broken", "--b",
+                                      "recipe=good", "--time-threshold", "1000"});
+  EXPECT_EQ(broken.exit_code, 1) << broken.out << broken.err;
+  EXPECT_TRUE(contains(broken.out, "worse beyond the threshold: Test accuracy")) << broken.out;
+  const auto rerun =
+      run_cifarbench({"compare", first.string(), again.string(), "--time-threshold", "1000"});
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
+  EXPECT_TRUE(contains(rerun.out, "NEW torch vs BASE torch: tiny-cnn, good")) << rerun.out;
+  EXPECT_TRUE(contains(rerun.out, "not compared: BASE torch tiny-cnn broken")) << rerun.out;
 }
 
 }  // namespace
