@@ -52,8 +52,9 @@ void add_options(CLI::App* cmd, CompareArgs& args) {
                   "BASE and NEW results directories, or one results directory with --a and --b")
       ->required()
       ->expected(1, 2);
-  cmd->add_option("--a", args.a, "trials of group A: KEY=VALUE (repeatable; keys: framework, "
-                                 "model, recipe, device, threads, batch_size, processes, dataset)");
+  cmd->add_option("--a", args.a,
+                  "trials of group A: KEY=VALUE (repeatable; keys: framework, "
+                  "model, recipe, device, threads, batch_size, processes, dataset)");
   cmd->add_option("--b", args.b, "trials of group B, the baseline: KEY=VALUE (repeatable)");
   cmd->add_option("--format", args.format,
                   fmt::format("output format: {}", fmt::join(report::compare_formats(), ", ")))
@@ -86,8 +87,9 @@ const CommandRegistration registration{
       cmd->callback([args] {
         const auto& formats = report::compare_formats();
         if (std::find(formats.begin(), formats.end(), args->format) == formats.end()) {
-          throw InputError(fmt::format("--format: unknown compare format '{}' (expected one of: {})",
-                                       args->format, fmt::join(formats, ", ")));
+          throw InputError(
+              fmt::format("--format: unknown compare format '{}' (expected one of: {})",
+                          args->format, fmt::join(formats, ", ")));
         }
         const auto outcome = run_compare(*args);
         const std::string text = report::render_compare(outcome, args->format);

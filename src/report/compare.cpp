@@ -53,9 +53,9 @@ results::ResultsSnapshot select(const results::ResultsSnapshot& snapshot,
     }
   }
   for (const auto& t : snapshot.trials) {
-    const bool match = std::all_of(selector.terms.begin(), selector.terms.end(), [&](const auto& kv) {
-      return trial_field(t, kv.first) == kv.second;
-    });
+    const bool match =
+        std::all_of(selector.terms.begin(), selector.terms.end(),
+                    [&](const auto& kv) { return trial_field(t, kv.first) == kv.second; });
     if (match) out.trials.push_back(t);
   }
   return out;
@@ -135,7 +135,7 @@ std::string GroupSelector::label() const {
 }
 
 const std::vector<std::string>& selector_keys() {
-  static const std::vector<std::string> keys = {"framework", "model",      "recipe",   "device",
+  static const std::vector<std::string> keys = {"framework", "model",      "recipe",    "device",
                                                 "threads",   "batch_size", "processes", "dataset"};
   return keys;
 }
@@ -179,7 +179,8 @@ PairVerdict compare_groups(const GroupSummary& a, const GroupSummary& b, std::st
 }
 
 bool CompareOutcome::any_worse() const {
-  return std::any_of(pairs.begin(), pairs.end(), [](const PairVerdict& p) { return p.any_worse(); });
+  return std::any_of(pairs.begin(), pairs.end(),
+                     [](const PairVerdict& p) { return p.any_worse(); });
 }
 
 CompareOutcome compare_results(const results::ResultsSnapshot& base,
@@ -201,9 +202,8 @@ CompareOutcome compare_results(const results::ResultsSnapshot& base,
   return out;
 }
 
-CompareOutcome compare_selections(const results::ResultsSnapshot& snapshot,
-                                  const GroupSelector& a, const GroupSelector& b,
-                                  const Thresholds& thresholds) {
+CompareOutcome compare_selections(const results::ResultsSnapshot& snapshot, const GroupSelector& a,
+                                  const GroupSelector& b, const Thresholds& thresholds) {
   const Study a_study = build_study(select(snapshot, a, "--a"));
   const Study b_study = build_study(select(snapshot, b, "--b"));
   std::set<std::string> named;

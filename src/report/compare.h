@@ -47,9 +47,8 @@ CompareOutcome compare_results(const results::ResultsSnapshot& base,
                                const results::ResultsSnapshot& next, const Thresholds& thresholds);
 // Selection a against selection b within one results set, paired by every group key the
 // selectors do not name. InputError for a term no trial matches, or when nothing pairs.
-CompareOutcome compare_selections(const results::ResultsSnapshot& snapshot,
-                                  const GroupSelector& a, const GroupSelector& b,
-                                  const Thresholds& thresholds);
+CompareOutcome compare_selections(const results::ResultsSnapshot& snapshot, const GroupSelector& a,
+                                  const GroupSelector& b, const Thresholds& thresholds);
 
 // The outcome as console text, Markdown or JSON (`format` is console, md or json).
 std::string render_compare(const CompareOutcome& outcome, std::string_view format);

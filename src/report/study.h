@@ -1,7 +1,7 @@
 // The study a report describes: trials grouped by framework x model x recipe, each metric
 // summarized (n, mean, sd, 95 % CI, median, min, max, olympic mean) and every pair of
-// frameworks compared with Welch's t-test and judged metric by metric (report/verdict.h). Built once from a results snapshot; reporters only
-// format it.
+// frameworks compared with Welch's t-test and judged metric by metric (report/verdict.h). Built
+// once from a results snapshot; reporters only format it.
 #pragma once
 
 #include <cstdint>
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "results/records.h"
 #include "report/verdict.h"
+#include "results/records.h"
 #include "results/statistics.h"
 
 namespace cb::report {
@@ -71,8 +71,8 @@ struct Study {
   // Per framework pair within a model x recipe x setup: the verdict of every compared metric
   // at the default thresholds (report/compare.h), which every report opens with.
   std::vector<PairVerdict> verdicts;
-  bool synthetic = false;               // any trial on synthetic data
-  nlohmann::json environment;           // the first recorded `cifarbench env` record
+  bool synthetic = false;      // any trial on synthetic data
+  nlohmann::json environment;  // the first recorded `cifarbench env` record
   std::map<std::string, int> status_counts;
   const results::TrialRecord* trial(std::int64_t id) const;
 };

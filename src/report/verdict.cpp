@@ -60,8 +60,7 @@ void measure_difference(MetricVerdict& v, const std::vector<double>& a,
   if (tost.tested) v.tost_p = tost.p_value;
   const double sd = results::pooled_stddev(a, b);
   if (std::isnan(sd)) return;
-  v.seeds_needed =
-      results::samples_per_group(v.rule.threshold, sd, kVerdictAlpha, kVerdictPower);
+  v.seeds_needed = results::samples_per_group(v.rule.threshold, sd, kVerdictAlpha, kVerdictPower);
 }
 
 // +1 when the estimate is better than the threshold, -1 when worse, 0 within it.
@@ -81,8 +80,8 @@ std::string threshold_text(const MetricRule& rule) {
 
 std::string seeds_text(const MetricVerdict& v) {
   if (!v.seeds_needed) return "";
-  return fmt::format("; about {} seeds per group would detect {} with 80 % power",
-                     *v.seeds_needed, threshold_text(v.rule));
+  return fmt::format("; about {} seeds per group would detect {} with 80 % power", *v.seeds_needed,
+                     threshold_text(v.rule));
 }
 
 // Why neither a difference nor equivalence was shown.
@@ -105,22 +104,21 @@ void decide(MetricVerdict& v, const std::vector<double>& a, const std::vector<do
   if (v.n_a < 2 || v.n_b < 2) {
     v.p_value.reset();  // a rank test of 1 value against 1 "runs", but says nothing
     v.tost_p.reset();
-    v.reason = fmt::format("not tested: fewer than 2 results in a group (n = {} and {})", v.n_a,
-                           v.n_b);
+    v.reason =
+        fmt::format("not tested: fewer than 2 results in a group (n = {} and {})", v.n_a, v.n_b);
     return;
   }
   if (!v.p_value && !v.tost_p) {
-    const bool identical =
-        std::all_of(a.begin(), a.end(), [&](double x) { return x == a[0]; }) &&
-        std::all_of(b.begin(), b.end(), [&](double x) { return x == a[0]; });
+    const bool identical = std::all_of(a.begin(), a.end(), [&](double x) { return x == a[0]; }) &&
+                           std::all_of(b.begin(), b.end(), [&](double x) { return x == a[0]; });
     v.verdict = identical ? Verdict::equivalent : Verdict::inconclusive;
     v.reason = identical ? "every value identical" : "not tested: no variation within either group";
     return;
   }
   if (v.tost_p && *v.tost_p < kVerdictAlpha) {
     v.verdict = Verdict::equivalent;
-    v.reason = fmt::format("equivalent within {} (TOST {})", threshold_text(v.rule),
-                           format_p(*v.tost_p));
+    v.reason =
+        fmt::format("equivalent within {} (TOST {})", threshold_text(v.rule), format_p(*v.tost_p));
     return;
   }
   if (v.p_value && *v.p_value < kVerdictAlpha && v.estimate) {
@@ -160,14 +158,11 @@ std::string format_p(double p) {
 }
 
 std::vector<MetricRule> comparison_rules(const Thresholds& t) {
-  return {{"accuracy", false, true, t.accuracy_points},
-          {"training_time", true, false, t.relative},
-          {"gpu_util", false, true, t.utilization_points},
-          {"throughput", true, true, t.relative},
-          {"time_to_target", true, false, t.relative},
-          {"gpu_mem_peak", true, false, t.relative},
-          {"rss_peak", true, false, t.relative},
-          {"energy", true, false, t.relative}};
+  return {
+      {"accuracy", false, true, t.accuracy_points},    {"training_time", true, false, t.relative},
+      {"gpu_util", false, true, t.utilization_points}, {"throughput", true, true, t.relative},
+      {"time_to_target", true, false, t.relative},     {"gpu_mem_peak", true, false, t.relative},
+      {"rss_peak", true, false, t.relative},           {"energy", true, false, t.relative}};
 }
 
 MetricVerdict judge_metric(const MetricRule& rule, const std::vector<double>& a,

@@ -11,7 +11,9 @@
 namespace cb::report {
 namespace {
 
-std::string times(double x) { return x < 2 ? fmt::format("{:.2f}×", x) : fmt::format("{:.1f}×", x); }
+std::string times(double x) {
+  return x < 2 ? fmt::format("{:.2f}×", x) : fmt::format("{:.1f}×", x);
+}
 
 std::string lower_title(const std::string& metric_id) {
   std::string t = metric(metric_id).title;
@@ -46,8 +48,8 @@ std::string effect_summary(const MetricVerdict& v) {
   const int decimals = metric(v.rule.metric_id).decimals;
   std::string s = fmt::format("difference {:+.{}f} points", *v.estimate, decimals);
   if (v.ci) {
-    s += fmt::format(", {} {:.{}f} to {:.{}f}", level(v), v.ci->low, decimals, v.ci->high,
-                     decimals);
+    s +=
+        fmt::format(", {} {:.{}f} to {:.{}f}", level(v), v.ci->low, decimals, v.ci->high, decimals);
   }
   return s;
 }
@@ -87,9 +89,9 @@ std::string ratio_sentence(const PairVerdict& pair, const MetricVerdict& v) {
 
 std::string difference_sentence(const PairVerdict& pair, const MetricVerdict& v) {
   const int decimals = metric(v.rule.metric_id).decimals;
-  std::string text = fmt::format("{}'s {} is {:.{}f} points {} than {}'s", pair.a,
-                                 lower_title(v.rule.metric_id), std::fabs(*v.estimate), decimals,
-                                 *v.estimate > 0 ? "higher" : "lower", pair.b);
+  std::string text =
+      fmt::format("{}'s {} is {:.{}f} points {} than {}'s", pair.a, lower_title(v.rule.metric_id),
+                  std::fabs(*v.estimate), decimals, *v.estimate > 0 ? "higher" : "lower", pair.b);
   if (v.ci) {
     text += fmt::format(" ({} {:.{}f} to {:.{}f}, {})", level(v), v.ci->low, decimals, v.ci->high,
                         decimals, format_p(*v.p_value));
@@ -137,8 +139,8 @@ std::vector<std::string> verdict_sentences(const PairVerdict& pair) {
 }
 
 std::vector<std::string> verdict_table_header() {
-  return {"Metric", "n (A/B)", "A vs B",  "95% CI",  "Test", "p-value",
-          "Threshold", "TOST p", "Verdict", "Seeds/group for 80% power"};
+  return {"Metric",  "n (A/B)",   "A vs B", "95% CI",  "Test",
+          "p-value", "Threshold", "TOST p", "Verdict", "Seeds/group for 80% power"};
 }
 
 std::vector<std::string> verdict_table_cells(const MetricVerdict& v) {
@@ -150,8 +152,9 @@ std::vector<std::string> verdict_table_cells(const MetricVerdict& v) {
     estimate = v.rule.ratio ? times(*v.estimate) : fmt::format("{:+.{}f}", *v.estimate, decimals);
   }
   if (v.ci) {
-    ci = v.rule.ratio ? fmt::format("{:.2f}–{}", v.ci->low, times(v.ci->high))
-                      : fmt::format("[{:.{}f}, {:.{}f}]", v.ci->low, decimals, v.ci->high, decimals);
+    ci = v.rule.ratio
+             ? fmt::format("{:.2f}–{}", v.ci->low, times(v.ci->high))
+             : fmt::format("[{:.{}f}, {:.{}f}]", v.ci->low, decimals, v.ci->high, decimals);
     if (std::fabs(v.ci_confidence - 0.95) > 1e-9) ci += fmt::format(" ({})", level(v));
   }
   auto p_cell = [](const std::optional<double>& p) {

@@ -90,7 +90,7 @@ double u_variance(double n, double m, double tie_sum) {
 void exact_p(MannWhitneyTest& t, std::size_t n, std::size_t m, Alternative alternative) {
   const std::vector<double> cdf = exact_u_cdf(n, m);
   const auto u = static_cast<std::size_t>(std::llround(t.u));
-  const double lower = cdf[u];                       // P(U <= u)
+  const double lower = cdf[u];                           // P(U <= u)
   const double upper = u == 0 ? 1.0 : 1.0 - cdf[u - 1];  // P(U >= u)
   t.exact = true;
   t.min_p_value = cdf[0];
@@ -126,8 +126,7 @@ void normal_p(MannWhitneyTest& t, double n, double m, double tie_sum,
   }
 }
 
-std::vector<double> sorted_differences(const std::vector<double>& a,
-                                       const std::vector<double>& b) {
+std::vector<double> sorted_differences(const std::vector<double>& a, const std::vector<double>& b) {
   std::vector<double> d;
   d.reserve(a.size() * b.size());
   for (double x : a) {
@@ -207,9 +206,10 @@ ShiftEstimate hodges_lehmann_shift(const std::vector<double>& a, const std::vect
     s.confidence = 1.0 - std::min(1.0, 2.0 * cdf[k - 1]);
   } else {
     const PooledRanks r = pooled_ranks(a, b);
-    const double sigma = std::sqrt(u_variance(static_cast<double>(a.size()),
-                                              static_cast<double>(b.size()), r.tie_sum));
-    const double c = std::floor(static_cast<double>(nm) / 2.0 - normal_quantile(1 - alpha / 2) * sigma);
+    const double sigma = std::sqrt(
+        u_variance(static_cast<double>(a.size()), static_cast<double>(b.size()), r.tie_sum));
+    const double c =
+        std::floor(static_cast<double>(nm) / 2.0 - normal_quantile(1 - alpha / 2) * sigma);
     k = c >= 1 ? static_cast<std::size_t>(c) : 1;
     s.confidence = c >= 1 ? confidence : kNaN;  // below the request, by an unknown amount
   }

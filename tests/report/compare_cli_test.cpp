@@ -85,9 +85,9 @@ TEST(CompareCommand, JsonOpensWithTheVerdictAndWritesToOut) {
   TempDir tmp;
   fill(tmp.path() / "r", five_seeds());
   const auto out = tmp.path() / "compare.json";
-  const auto r = run_cifarbench({"compare", (tmp.path() / "r").string(), "--a", "framework=torch",
-                                 "--b", "framework=dlib", "--format", "json", "--out",
-                                 out.string()});
+  const auto r =
+      run_cifarbench({"compare", (tmp.path() / "r").string(), "--a", "framework=torch", "--b",
+                      "framework=dlib", "--format", "json", "--out", out.string()});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   std::ifstream in(out);
   std::stringstream text;
@@ -111,7 +111,8 @@ TEST(CompareCommand, BadInputExits2NamingWhatIsWrong) {
   TempDir tmp;
   fill(tmp.path(), {});
   const std::string dir = tmp.path().string();
-  const auto bad_key = run_cifarbench({"compare", dir, "--a", "frame=torch", "--b", "framework=dlib"});
+  const auto bad_key =
+      run_cifarbench({"compare", dir, "--a", "frame=torch", "--b", "framework=dlib"});
   EXPECT_EQ(bad_key.exit_code, 2);
   EXPECT_TRUE(contains(bad_key.err, "--a frame=torch")) << bad_key.err;
   const auto no_match =

@@ -31,8 +31,8 @@ TEST(Verdict, DefaultThresholdsAreFivePercentAndHalfAPoint) {
 
 TEST(Verdict, ClearlySlowerTrainingWithFiveSeedsIsWorse) {
   // A takes 1.5x B's time in every seed: ranks separate completely, p = 2/252.
-  const auto v = judge_metric(rule("training_time"), {150, 151, 152, 153, 154},
-                              {100, 101, 102, 103, 104});
+  const auto v =
+      judge_metric(rule("training_time"), {150, 151, 152, 153, 154}, {100, 101, 102, 103, 104});
   EXPECT_EQ(v.verdict, Verdict::worse);
   EXPECT_EQ(v.test, "Mann-Whitney U");
   EXPECT_NEAR(*v.p_value, 2.0 / 252.0, 1e-12);
@@ -59,8 +59,8 @@ TEST(Verdict, ThreeAgainstThreeRanksCannotBeSignificantAndSaySo) {
 }
 
 TEST(Verdict, TightAccuracyAroundTheSameMeanIsEquivalent) {
-  const auto v = judge_metric(rule("accuracy"), {92.50, 92.55, 92.45, 92.52},
-                              {92.48, 92.51, 92.47, 92.53});
+  const auto v =
+      judge_metric(rule("accuracy"), {92.50, 92.55, 92.45, 92.52}, {92.48, 92.51, 92.47, 92.53});
   EXPECT_EQ(v.verdict, Verdict::equivalent);
   EXPECT_EQ(v.test, "Welch t");
   EXPECT_LT(*v.tost_p, 0.05);
@@ -113,10 +113,10 @@ PairVerdict pair_of(const std::vector<MetricVerdict>& rows, bool synthetic = fal
 }
 
 TEST(VerdictSentences, AreBuiltFromTheNumbers) {
-  const auto time = judge_metric(rule("training_time"), {50, 51, 52, 53, 54},
-                                 {100, 101, 102, 103, 104});
-  const auto acc = judge_metric(rule("accuracy"), {92.50, 92.55, 92.45, 92.52},
-                                {92.48, 92.51, 92.47, 92.53});
+  const auto time =
+      judge_metric(rule("training_time"), {50, 51, 52, 53, 54}, {100, 101, 102, 103, 104});
+  const auto acc =
+      judge_metric(rule("accuracy"), {92.50, 92.55, 92.45, 92.52}, {92.48, 92.51, 92.47, 92.53});
   const auto sentences = verdict_sentences(pair_of({time, acc}));
   ASSERT_EQ(sentences.size(), 2u);
   EXPECT_TRUE(contains(sentences[0], "Torch trains simple-cnn 1.9")) << sentences[0];
