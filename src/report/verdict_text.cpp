@@ -15,6 +15,11 @@ std::string times(double x) {
   return x < 2 ? fmt::format("{:.2f}×", x) : fmt::format("{:.1f}×", x);
 }
 
+// "2.1–2.5×" or "0.95–1.03×": both ends with the precision of the larger.
+std::string times_range(double lo, double hi) {
+  return hi < 2 ? fmt::format("{:.2f}–{:.2f}×", lo, hi) : fmt::format("{:.1f}–{:.1f}×", lo, hi);
+}
+
 std::string lower_title(const std::string& metric_id) {
   std::string t = metric(metric_id).title;
   if (t.size() > 1 && std::islower(static_cast<unsigned char>(t[1]))) {
@@ -42,7 +47,7 @@ std::string effect_summary(const MetricVerdict& v) {
   if (!v.estimate) return "no estimate";
   if (v.rule.ratio) {
     std::string s = fmt::format("ratio {}", times(*v.estimate));
-    if (v.ci) s += fmt::format(", {} {:.2f}–{}", level(v), v.ci->low, times(v.ci->high));
+    if (v.ci) s += fmt::format(", {} {}", level(v), times_range(v.ci->low, v.ci->high));
     return s;
   }
   const int decimals = metric(v.rule.metric_id).decimals;
@@ -82,7 +87,7 @@ std::string ratio_sentence(const PairVerdict& pair, const MetricVerdict& v) {
   if (v.ci) {
     const double lo = larger ? v.ci->low : 1.0 / v.ci->high;
     const double hi = larger ? v.ci->high : 1.0 / v.ci->low;
-    text += fmt::format(" ({} {:.2f}–{}, {})", level(v), lo, times(hi), format_p(*v.p_value));
+    text += fmt::format(" ({} {}, {})", level(v), times_range(lo, hi), format_p(*v.p_value));
   }
   return text;
 }
@@ -153,7 +158,7 @@ std::vector<std::string> verdict_table_cells(const MetricVerdict& v) {
   }
   if (v.ci) {
     ci = v.rule.ratio
-             ? fmt::format("{:.2f}–{}", v.ci->low, times(v.ci->high))
+             ? times_range(v.ci->low, v.ci->high)
              : fmt::format("[{:.{}f}, {:.{}f}]", v.ci->low, decimals, v.ci->high, decimals);
     if (std::fabs(v.ci_confidence - 0.95) > 1e-9) ci += fmt::format(" ({})", level(v));
   }
