@@ -18,7 +18,9 @@ std::string pad(const std::string& s, std::size_t width) {
   return s + std::string(width - std::min(width, display_width(s)), ' ');
 }
 
-std::string render_table(const Table& t) {
+}  // namespace
+
+std::string render_console_table(const Table& t) {
   std::vector<std::size_t> widths(t.header.size(), 0);
   for (std::size_t c = 0; c < t.header.size(); ++c) widths[c] = display_width(t.header[c]);
   for (const auto& row : t.rows) {
@@ -47,6 +49,8 @@ std::string render_table(const Table& t) {
   return out;
 }
 
+namespace {
+
 class ConsoleReporter : public Reporter {
  public:
   std::string_view format() const override { return "console"; }
@@ -61,7 +65,8 @@ class ConsoleReporter : public Reporter {
       counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, status);
     }
     out += counts.empty() ? "\n\n" : fmt::format(" ({})\n\n", counts);
-    for (const auto& t : c.tables) out += render_table(t);
+    out += verdict_section_console(c.study.verdicts);
+    for (const auto& t : c.tables) out += render_console_table(t);
     if (c.figures_requested && !c.figures.skipped.empty()) {
       out += fmt::format("{}\n", c.figures.skipped);
     }

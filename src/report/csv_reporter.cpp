@@ -70,6 +70,54 @@ std::string comparisons_csv(const Study& study, const std::string& banner) {
   return out;
 }
 
+// The verdict section as rows: one per pair and metric, with the sentence it reads as.
+std::string verdict_csv(const Study& study, const std::string& banner) {
+  std::string out =
+      banner + line({"a",       "b",        "model",        "recipe",  "setup_a",   "setup_b",
+                     "metric",  "kind",     "n_a",          "n_b",     "estimate",  "ci_low",
+                     "ci_high", "ci_level", "test",         "p_value", "threshold", "tost_p",
+                     "verdict", "reason",   "seeds_needed", "sentence"});
+  for (const auto& pair : study.verdicts) {
+    const auto sentences = verdict_sentences(pair);
+    for (std::size_t i = 0; i < pair.rows.size(); ++i) {
+      const auto& v = pair.rows[i];
+      // Sentences follow the rows, except the synthetic-accuracy row, which has none.
+      const bool withheld = pair.synthetic && v.rule.metric_id == "accuracy";
+      std::string sentence;
+      if (!withheld) {
+        std::size_t k = 0;
+        for (std::size_t j = 0; j < i; ++j) {
+          if (!(pair.synthetic && pair.rows[j].rule.metric_id == "accuracy")) ++k;
+        }
+        sentence = k < sentences.size() ? sentences[k] : "";
+      }
+      out += line({pair.a,
+                   pair.b,
+                   pair.model,
+                   pair.recipe,
+                   pair.setup_a,
+                   pair.setup_b,
+                   v.rule.metric_id,
+                   v.rule.ratio ? "ratio" : "difference",
+                   std::to_string(v.n_a),
+                   std::to_string(v.n_b),
+                   number(v.estimate),
+                   v.ci ? number(v.ci->low) : "",
+                   v.ci ? number(v.ci->high) : "",
+                   number(v.ci_confidence),
+                   v.test,
+                   number(v.p_value),
+                   number(v.rule.threshold),
+                   number(v.tost_p),
+                   std::string(to_string(v.verdict)),
+                   v.reason,
+                   v.seeds_needed ? std::to_string(*v.seeds_needed) : "",
+                   withheld ? "withheld: synthetic data" : sentence});
+    }
+  }
+  return out;
+}
+
 std::string trials_csv(const Study& study, const std::string& banner) {
   std::string out = banner + line({"key",
                                    "framework",
@@ -152,7 +200,8 @@ class CsvReporter : public Reporter {
     return {{"summary.csv", summary_csv(c.study, banner)},
             {"comparisons.csv", comparisons_csv(c.study, banner)},
             {"trials.csv", trials_csv(c.study, banner)},
-            {"epochs.csv", epochs_csv(c.study, banner)}};
+            {"epochs.csv", epochs_csv(c.study, banner)},
+            {"verdict.csv", verdict_csv(c.study, banner)}};
   }
 };
 

@@ -147,9 +147,22 @@ std::string page_top(const Study& study) {
       fmt::format("<p>Results: <code>{}</code>; {} trial(s){}.</p>\n", escape(study.database),
                   study.trials.size(), counts.empty() ? "" : fmt::format(" ({})", escape(counts)));
   out +=
-      "<p><a href=\"#tables\">Tables</a> · <a href=\"#figures\">Figures</a> · "
+      "<p><a href=\"#verdict\">Verdict</a> · <a href=\"#tables\">Tables</a> · "
+      "<a href=\"#figures\">Figures</a> · "
       "<a href=\"#environment\">Environment</a> · <a href=\"#trials\">Trials</a></p>\n";
   return out;
+}
+
+// The answer first: per compared pair, one sentence per metric.
+std::string verdict_section(const std::vector<PairVerdict>& pairs) {
+  std::string out = "<section id=\"verdict\">\n<h2>Verdict</h2>\n";
+  if (pairs.empty()) out += fmt::format("<p>{}</p>\n", escape(kNothingCompared));
+  for (const auto& pair : pairs) {
+    out += fmt::format("<h3>{}</h3>\n<ul>\n", escape(pair.heading()));
+    for (const auto& s : verdict_sentences(pair)) out += fmt::format("<li>{}</li>\n", escape(s));
+    out += "</ul>\n";
+  }
+  return out + "</section>\n";
 }
 
 std::string tables_section(const std::vector<Table>& tables) {
@@ -263,6 +276,7 @@ class HtmlReporter : public Reporter {
   std::vector<ReportFile> render(const ReportContent& c) const override {
     const Study& study = c.study;
     std::string out = page_top(study);
+    out += verdict_section(study.verdicts);
     out += tables_section(c.tables);
     out += figures_section(c.figures);
     out += environment_section(study);

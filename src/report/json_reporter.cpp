@@ -129,7 +129,11 @@ class JsonReporter : public Reporter {
         {"skipped", c.figures.skipped.empty() ? json(nullptr) : json(c.figures.skipped)},
         {"notes", c.figures.notes}};
     doc["figures"] = figures;
-    return {{"report.json", doc.dump(2) + "\n"}};
+    // The answer first: the verdict opens the document, the rest follows in key order.
+    nlohmann::ordered_json ordered;
+    ordered["verdict"] = verdict_json(c.study.verdicts);
+    for (const auto& [key, value] : doc.items()) ordered[key] = value;
+    return {{"report.json", ordered.dump(2) + "\n"}};
   }
 };
 

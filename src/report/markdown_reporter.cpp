@@ -19,7 +19,9 @@ std::string cell(const std::string& s) {
   return out;
 }
 
-std::string render_table(const Table& t) {
+}  // namespace
+
+std::string render_markdown_table(const Table& t) {
   std::string out = fmt::format("## {}\n\n|", t.title);
   for (const auto& h : t.header) out += fmt::format(" {} |", cell(h));
   out += "\n|";
@@ -35,6 +37,8 @@ std::string render_table(const Table& t) {
   return out;
 }
 
+namespace {
+
 class MarkdownReporter : public Reporter {
  public:
   std::string_view format() const override { return "md"; }
@@ -43,7 +47,8 @@ class MarkdownReporter : public Reporter {
     std::string out = "# cifarbench report\n\n";
     if (c.study.synthetic) out += fmt::format("> **{}**\n\n", kSyntheticBanner);
     out += fmt::format("Results: `{}`, {} trial(s).\n\n", c.study.database, c.study.trials.size());
-    for (const auto& t : c.tables) out += render_table(t);
+    out += verdict_section_markdown(c.study.verdicts);
+    for (const auto& t : c.tables) out += render_markdown_table(t);
     out += "## Figures\n\n";
     if (!c.figures.skipped.empty()) out += fmt::format("_{}._\n\n", c.figures.skipped);
     for (const auto& f : c.figures.figures) {

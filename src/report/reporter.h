@@ -43,6 +43,22 @@ std::unique_ptr<Reporter> make_csv_reporter();
 std::unique_ptr<Reporter> make_json_reporter();
 std::unique_ptr<Reporter> make_html_reporter();
 
+// A table as the console and Markdown reporters render it (`compare` renders its own with them).
+std::string render_console_table(const Table& table);
+std::string render_markdown_table(const Table& table);
+
+// The verdict section every format opens with (`compare` prints the same): per compared pair, a
+// heading and one sentence per metric (report/verdict.h).
+std::string verdict_section_console(const std::vector<PairVerdict>& pairs);
+std::string verdict_section_markdown(const std::vector<PairVerdict>& pairs);
+nlohmann::json verdict_json(const std::vector<PairVerdict>& pairs);
+// The rows behind a pair's sentences, one per metric.
+Table verdict_table(const PairVerdict& pair);
+// The line the verdict section shows when nothing was compared.
+inline constexpr const char* kNothingCompared =
+    "No two frameworks trained the same model with the same recipe and setup, so there is no "
+    "verdict; the tables below describe each group.";
+
 // The formats `--format` accepts, in help order.
 const std::vector<std::string>& report_formats();
 // The reporter for a format name; InputError naming the valid ones otherwise.

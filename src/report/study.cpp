@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "report/compare.h"
 
 namespace cb::report {
 namespace {
@@ -113,6 +114,7 @@ Study build_study(const results::ResultsSnapshot& snapshot) {
     g.batch_size = t.batch_size;
     g.processes = t.processes;
     ++g.trials;
+    g.synthetic |= t.synthetic;
     if (t.target_accuracy) g.target_accuracy = t.target_accuracy;
     if (t.status != results::TrialStatus::completed) continue;
     ++g.completed;
@@ -133,6 +135,7 @@ Study build_study(const results::ResultsSnapshot& snapshot) {
       const auto& a = study.groups[i];
       const auto& b = study.groups[j];
       if (a.model != b.model || a.recipe != b.recipe || a.setup() != b.setup()) continue;
+      study.verdicts.push_back(compare_groups(a, b, a.framework, b.framework, Thresholds{}));
       for (const auto& m : metrics()) {
         if (!kCompared.count(m.id)) continue;
         const auto ia = a.values.find(m.id);

@@ -1,7 +1,7 @@
 // The study a report describes: trials grouped by framework x model x recipe, each metric
 // summarized (n, mean, sd, 95 % CI, median, min, max, olympic mean) and every pair of
-// frameworks compared with Welch's t-test. Built once from a results snapshot; reporters only
-// format it.
+// frameworks compared with Welch's t-test and judged metric by metric (report/verdict.h). Built
+// once from a results snapshot; reporters only format it.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "report/verdict.h"
 #include "results/records.h"
 #include "results/statistics.h"
 
@@ -46,6 +47,7 @@ struct GroupSummary {
   std::optional<double> target_accuracy;              // the recipe's target, when recorded
   int reached_target = 0;                             // completed trials that reached it
   std::string gpu_unavailable_reason;                 // why GPU metrics are absent
+  bool synthetic = false;                             // any of its trials on synthetic data
   std::string label() const;                          // "torch resnet20 default"
   std::string setup() const;                          // "cpu, 2 threads, batch 128"
   // "n/a (no NVIDIA driver)" and the like when the metric has no values; "" otherwise.
@@ -66,8 +68,11 @@ struct Study {
   std::map<std::int64_t, std::vector<results::TelemetrySample>> samples;  // by trial id
   std::vector<GroupSummary> groups;     // sorted by model, recipe, setup, framework
   std::vector<Comparison> comparisons;  // per model x recipe x setup x metric, framework pairs
-  bool synthetic = false;               // any trial on synthetic data
-  nlohmann::json environment;           // the first recorded `cifarbench env` record
+  // Per framework pair within a model x recipe x setup: the verdict of every compared metric
+  // at the default thresholds (report/compare.h), which every report opens with.
+  std::vector<PairVerdict> verdicts;
+  bool synthetic = false;      // any trial on synthetic data
+  nlohmann::json environment;  // the first recorded `cifarbench env` record
   std::map<std::string, int> status_counts;
   const results::TrialRecord* trial(std::int64_t id) const;
 };

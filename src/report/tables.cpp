@@ -66,37 +66,33 @@ std::string mean_or_missing(const GroupSummary& g, const std::string& metric_id)
   return text;
 }
 
+// Table 8: every verdict row (report/verdict.h), A against B, with the seeds each group needs.
 Table comparisons_table(const Study& study) {
   Table t{"table8_comparisons",
-          "Table 8. Framework comparisons (difference A - B, Welch's t-test)",
-          {"Model", "Recipe", "Setup", "Metric", "A", "B", "Difference", "95% CI", "t", "df",
-           "p-value", "Verdict"},
+          "Table 8. Framework comparisons (A vs B: ratio of typical values or difference of "
+          "means, test, equivalence, verdict)",
+          {"Model", "Recipe", "Setup", "A", "B"},
           {},
           {}};
-  for (const auto& c : study.comparisons) {
-    const Metric& m = metric(c.metric_id);
-    std::vector<std::string> row = {c.model,       c.recipe,
-                                    c.setup,       fmt::format("{} ({})", m.title, m.unit),
-                                    c.framework_a, c.framework_b};
-    if (!c.test.tested) {
-      row.push_back(c.test.not_tested_reason.find("fewer") != std::string::npos
-                        ? "n/a"
-                        : format_number(c.test.difference, m.decimals));
-      row.insert(row.end(), {"", "", "", ""});
-      row.push_back(c.test.not_tested_reason);
-    } else {
-      row.push_back(format_number(c.test.difference, m.decimals));
-      row.push_back(interval(c.test.ci95, m.decimals));
-      row.push_back(format_number(c.test.t, 2));
-      row.push_back(format_number(c.test.df, 1));
-      row.push_back(c.test.p_value < 0.001 ? "< 0.001" : format_number(c.test.p_value, 3));
-      row.push_back(c.test.p_value < 0.05 ? "significant at 5%" : "no significant difference");
+  const auto header = verdict_table_header();
+  t.header.insert(t.header.end(), header.begin(), header.end());
+  for (const auto& pair : study.verdicts) {
+    for (const auto& row : pair.rows) {
+      std::vector<std::string> cells = {pair.model, pair.recipe, pair.setup_a, pair.a, pair.b};
+      const auto rest = verdict_table_cells(row);
+      cells.insert(cells.end(), rest.begin(), rest.end());
+      t.rows.push_back(std::move(cells));
     }
-    t.rows.push_back(std::move(row));
   }
-  if (study.comparisons.empty()) {
+  if (study.verdicts.empty()) {
     t.notes.push_back("No two frameworks trained the same model with the same recipe.");
   }
+  t.notes.push_back(
+      "Times, throughputs, memory and energy: ratio A/B of typical values (Hodges-Lehmann on "
+      "logs) with its interval and the Mann-Whitney U test; accuracy and utilization: difference "
+      "of means in points with Welch's t-test. TOST tests equivalence within the threshold; the "
+      "last column is the seeds per group a t-test needs to detect the threshold with 80% power "
+      "at the observed spread (docs/statistics.md).");
   t.notes.push_back(
       "A comparison needs at least 2 completed trials (seeds) per framework; otherwise it is "
       "not tested rather than implying a difference.");

@@ -153,7 +153,7 @@ TEST(ProduceReport, FileFormatsWithoutAnOutputDirectoryAreBadInput) {
 TEST(ProduceReport, WritesTheFilesOfTheFormatAndNoPartialOnes) {
   TempDir out;
   const auto output = produce_report(snapshot_of({}), {"csv", out.path()});
-  EXPECT_EQ(output.files.size(), 4u);
+  EXPECT_EQ(output.files.size(), 5u);  // summary, comparisons, trials, epochs, verdict
   for (const auto& entry : std::filesystem::directory_iterator(out.path())) {
     EXPECT_NE(entry.path().extension(), ".partial") << entry.path();
   }
@@ -170,6 +170,57 @@ TEST(ProduceReport, WithoutGnuplotTheTablesComeOutAndTheReportSaysFiguresWereSki
   EXPECT_NE(html.find("Table 1. Test accuracy"), std::string::npos);
   EXPECT_NE(html.find("figures were skipped"), std::string::npos);
   EXPECT_NE(html.find("/nonexistent/gnuplot"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cb::report
+
+namespace cb::report {
+namespace {
+
+TEST(Reporters, EveryFormatOpensWithTheVerdict) {
+  const auto text = [](const std::string& format, const std::string& name) {
+    for (const auto& f : render(format)) {
+      if (f.name == name) return f.text;
+    }
+    ADD_FAILURE() << format << " has no " << name;
+    return std::string();
+  };
+  const std::string console = text("console", "report.txt");
+  ASSERT_NE(console.find("Verdict\n-------\ndlib vs torch: resnet20"), std::string::npos);
+  EXPECT_LT(console.find("Verdict\n"), console.find("Table 1."));
+  const std::string md = text("md", "report.md");
+  EXPECT_LT(md.find("## Verdict"), md.find("## Table 1."));
+  EXPECT_NE(md.find("- Training time: inconclusive, too few seeds"), std::string::npos)
+      << md.substr(0, 600);
+  const std::string html = text("html", "report.html");
+  ASSERT_NE(html.find("<section id=\"verdict\">"), std::string::npos);
+  EXPECT_LT(html.find("<section id=\"verdict\">"), html.find("<section id=\"tables\">"));
+  const std::string json = text("json", "report.json");
+  EXPECT_EQ(json.rfind("{\n  \"verdict\": [", 0), 0u) << json.substr(0, 80);
+  const auto doc = nlohmann::json::parse(json);
+  EXPECT_FALSE(doc["verdict"][0]["sentences"].empty());
+  const std::string csv = text("csv", "verdict.csv");
+  EXPECT_NE(csv.find("dlib,torch,resnet20,default"), std::string::npos) << csv.substr(0, 300);
+  EXPECT_NE(csv.find(",training_time,ratio,3,3,"), std::string::npos) << csv;
+}
+
+TEST(Reporters, OnSyntheticDataAccuracySentencesAreWithheldWithOneLine) {
+  PlausibleStudy spec;
+  spec.synthetic = true;
+  const std::string console = render("console", spec)[0].text;
+  const auto verdict = console.substr(0, console.find("Table 1."));
+  EXPECT_NE(verdict.find("Accuracy is not judged here: these trials ran on synthetic data"),
+            std::string::npos)
+      << verdict;
+  EXPECT_EQ(verdict.find("test accuracy is"), std::string::npos) << verdict;
+}
+
+TEST(Reporters, WithOneFrameworkTheVerdictSaysThereIsNothingToCompare) {
+  PlausibleStudy spec;
+  spec.frameworks = {"torch"};
+  const std::string console = render("console", spec)[0].text;
+  EXPECT_NE(console.find(kNothingCompared), std::string::npos);
 }
 
 }  // namespace

@@ -72,6 +72,23 @@ TEST(Study, ComparisonWithOneSeedSaysNotTested) {
   }
 }
 
+TEST(Study, EveryComparisonStatesTheSeedsPerGroupItNeeds) {
+  const auto tables = build_tables(study_of({}));
+  const Table& t = table(tables, "table8_comparisons");
+  ASSERT_FALSE(t.rows.empty());
+  bool saw_time = false;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    if (cell(t, r, "Metric") != "Training time (s)") continue;
+    saw_time = true;
+    EXPECT_EQ(cell(t, r, "Test"), "Mann-Whitney U");
+    EXPECT_EQ(cell(t, r, "Threshold"), "±5 %");
+    const std::string seeds = cell(t, r, "Seeds/group for 80% power");
+    ASSERT_FALSE(seeds.empty());
+    EXPECT_GE(std::stoi(seeds), 4) << seeds;  // the exact rank test's minimum at 5 %
+  }
+  EXPECT_TRUE(saw_time);
+}
+
 TEST(Study, GpuUtilizationWithoutADriverIsNotApplicableNeverZero) {
   const auto tables = build_tables(study_of({}));
   const Table& t = table(tables, "table3_gpu_utilization");
