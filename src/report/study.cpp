@@ -88,6 +88,53 @@ const results::TrialRecord* Study::trial(std::int64_t id) const {
   return nullptr;
 }
 
+std::string machine_status(const results::TrialRecord& t) {
+  if (!t.telemetry.is_object() || !t.telemetry.contains("guardrails")) return "unknown";
+  return t.telemetry["guardrails"].value("status", "unknown");
+}
+
+namespace {
+
+// What `cifarbench check` recorded for the trial's framework on its machine (trial/environment).
+std::string check_result(const results::TrialRecord& t) {
+  if (!t.environment.is_object() || !t.environment.contains("backends")) return "never";
+  for (const auto& b : t.environment["backends"]) {
+    if (b.value("name", "") == t.framework && b.contains("check")) return b["check"].value("result", "never");
+  }
+  return "never";
+}
+
+void note_machine_and_check(GroupSummary& g, const results::TrialRecord& t) {
+  const std::string machine = machine_status(t);
+  if (machine != "quiet" && machine != "unknown") {
+    if (g.unquiet++ == 0) {
+      const auto& reasons = t.telemetry["guardrails"]["reasons"];
+      g.unquiet_reason = reasons.is_array() && !reasons.empty() ? reasons[0].get<std::string>() : machine;
+    }
+  }
+  if (const std::string check = check_result(t); check != "pass") g.check = check;
+}
+
+// Sentences a pair's verdict carries about how far its numbers can be trusted.
+std::vector<std::string> trust_caveats(const GroupSummary& a, const GroupSummary& b) {
+  std::vector<std::string> out;
+  for (const GroupSummary* g : {&a, &b}) {
+    if (g->unquiet > 0) {
+      out.push_back(fmt::format("{} of {}'s {} completed trials ran on a busy or throttled machine ({}); "
+                                "its times and throughputs may be slower than the framework is",
+                                g->unquiet, g->framework, g->completed, g->unquiet_reason));
+    }
+    if (g->check != "pass") {
+      out.push_back(fmt::format("{} was {} on this machine: run `cifarbench check` before trusting its "
+                                "numbers", g->framework, g->check == "fail" ? "FAILED by `cifarbench check`"
+                                                                            : "never checked (`cifarbench check`)"));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Study build_study(const results::ResultsSnapshot& snapshot) {
   Study study;
   study.database = snapshot.database;
@@ -118,6 +165,7 @@ Study build_study(const results::ResultsSnapshot& snapshot) {
     if (t.target_accuracy) g.target_accuracy = t.target_accuracy;
     if (t.status != results::TrialStatus::completed) continue;
     ++g.completed;
+    note_machine_and_check(g, t);
     if (t.time_to_target_s) ++g.reached_target;
     if (!t.gpu_unavailable_reason.empty()) g.gpu_unavailable_reason = t.gpu_unavailable_reason;
     for (const auto& m : metrics()) {
@@ -136,6 +184,7 @@ Study build_study(const results::ResultsSnapshot& snapshot) {
       const auto& b = study.groups[j];
       if (a.model != b.model || a.recipe != b.recipe || a.setup() != b.setup()) continue;
       study.verdicts.push_back(compare_groups(a, b, a.framework, b.framework, Thresholds{}));
+      for (auto& caveat : trust_caveats(a, b)) study.verdicts.back().caveats.push_back(std::move(caveat));
       for (const auto& m : metrics()) {
         if (!kCompared.count(m.id)) continue;
         const auto ia = a.values.find(m.id);

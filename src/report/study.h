@@ -47,6 +47,12 @@ struct GroupSummary {
   std::optional<double> target_accuracy;              // the recipe's target, when recorded
   int reached_target = 0;                             // completed trials that reached it
   std::string gpu_unavailable_reason;                 // why GPU metrics are absent
+  // Machine guardrails (telemetry/guardrails.h): completed trials that ran on a busy or
+  // throttled machine, with the first one's reason; and whether `cifarbench check` passed for
+  // this framework's version on the machine of every trial ("pass", else what it recorded).
+  int unquiet = 0;
+  std::string unquiet_reason;
+  std::string check = "pass";
   bool synthetic = false;                             // any of its trials on synthetic data
   std::string label() const;                          // "torch resnet20 default"
   std::string setup() const;                          // "cpu, 2 threads, batch 128"
@@ -78,5 +84,9 @@ struct Study {
 };
 
 Study build_study(const results::ResultsSnapshot& snapshot);
+
+// A trial's machine status from its telemetry summary: "quiet", "busy", "throttled",
+// "busy, throttled" or "unknown" (telemetry off, or recorded before guardrails existed).
+std::string machine_status(const results::TrialRecord& trial);
 
 }  // namespace cb::report

@@ -103,7 +103,7 @@ Table trials_table(const Study& study) {
   Table t{"table9_trials",
           "Table 9. Trials",
           {"Trial", "Status", "Data", "Test acc. (%)", "Training time (s)", "Wall time (s)",
-           "Images/s", "Epochs", "Error"},
+           "Images/s", "Epochs", "Machine", "Error"},
           {},
           {}};
   auto opt = [](const std::optional<double>& v, double scale, int decimals) {
@@ -125,7 +125,7 @@ Table trials_table(const Study& study) {
                                   tr.synthetic && tr.dataset != "synthetic" ? " (synthetic)" : ""),
                       opt(tr.test_accuracy, 100, 2), opt(tr.training_time_s, 1, 1),
                       opt(tr.wall_time_s, 1, 1), opt(tr.images_per_s, 1, 0), std::to_string(epochs),
-                      error});
+                      machine_status(tr), error});
   }
   return t;
 }

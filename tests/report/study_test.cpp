@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "report/tables.h"
@@ -178,6 +180,68 @@ TEST(Study, TrialsOnDifferentSetupsAreNeverPooledOrCompared) {
       EXPECT_EQ(g.completed, 1);
     }
   }
+}
+
+}  // namespace
+}  // namespace cb::report
+
+namespace cb::report {
+namespace {
+
+// Trials built in memory: two frameworks × two seeds; one torch trial ran on a busy machine,
+// and only dlib passed `cifarbench check` on this machine.
+results::ResultsSnapshot guarded_snapshot() {
+  results::ResultsSnapshot snap;
+  std::int64_t id = 0;
+  for (const std::string fw : {"dlib", "torch"}) {
+    for (int seed = 1; seed <= 2; ++seed) {
+      results::TrialRecord t;
+      t.id = ++id;
+      t.key = fmt::format("{}/simple-cnn/default/seed={}", fw, seed);
+      t.framework = fw;
+      t.model = "simple-cnn";
+      t.recipe = "default";
+      t.seed = static_cast<std::uint64_t>(seed);
+      t.status = results::TrialStatus::completed;
+      t.test_accuracy = 0.8 + 0.01 * seed;
+      t.training_time_s = 100.0 + seed;
+      t.images_per_s = 500.0 - seed;
+      t.telemetry = {{"guardrails", {{"status", "quiet"}, {"reasons", nlohmann::json::array()}}}};
+      if (fw == "torch" && seed == 2) {
+        t.telemetry["guardrails"] = {{"status", "busy"},
+                                     {"reasons", {"other processes used 1.34 cores on average"}}};
+      }
+      if (fw == "dlib") t.environment = {{"backends", {{{"name", "dlib"}, {"check", {{"result", "pass"}}}}}}};
+      snap.trials.push_back(t);
+    }
+  }
+  return snap;
+}
+
+TEST(Study, TrialsOnABusyMachineAndUncheckedFrameworksAreNamedInTheVerdict) {
+  const Study s = build_study(guarded_snapshot());
+  ASSERT_EQ(s.verdicts.size(), 1u);
+  const auto& caveats = s.verdicts[0].caveats;
+  ASSERT_EQ(caveats.size(), 2u) << ::testing::PrintToString(caveats);
+  EXPECT_NE(caveats[0].find("1 of torch's 2 completed trials ran on a busy or throttled machine "
+                            "(other processes used 1.34 cores on average)"),
+            std::string::npos)
+      << caveats[0];
+  EXPECT_NE(caveats[1].find("torch was never checked"), std::string::npos) << caveats[1];
+  EXPECT_NE(caveats[1].find("cifarbench check"), std::string::npos) << caveats[1];
+  // dlib passed its check and ran quiet: nothing about it.
+  for (const auto& c : caveats) EXPECT_EQ(c.find("dlib"), std::string::npos) << c;
+}
+
+TEST(Study, TheTrialsTableHasEachTrialsMachineStatus) {
+  const Study s = build_study(guarded_snapshot());
+  const auto tables = build_tables(s);
+  const Table& t = table(tables, "table9_trials");
+  ASSERT_EQ(t.rows.size(), 4u);
+  EXPECT_EQ(cell(t, 0, "Machine"), "quiet");
+  EXPECT_EQ(cell(t, 3, "Machine"), "busy");
+  results::TrialRecord old;  // recorded before guardrails existed
+  EXPECT_EQ(machine_status(old), "unknown");
 }
 
 }  // namespace
