@@ -10,6 +10,7 @@
 
 #include "backends/backend.h"
 #include "cli/command.h"
+#include "cli/common.h"
 #include "conformance/check.h"
 #include "conformance/measure.h"
 #include "core/atomic_file.h"
@@ -30,13 +31,6 @@ struct CheckCommandOptions {
   int threads = 2;
   std::string exit_probe;  // hidden: the child of the clean_exit check
 };
-
-fs::path self_executable() {
-  std::error_code ec;
-  fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw CheckFailed("cannot find the cifarbench executable (/proc/self/exe)");
-  return p;
-}
 
 // The child of clean_exit: one trainer, one step, then a normal return from main, which runs
 // every static destructor (where a library unloaded under running threads crashes).
@@ -91,21 +85,8 @@ void run_check(const CheckCommandOptions& o) {
   }
   backends::register_builtin_backends();
   if (!o.exit_probe.empty()) return exit_probe(o);
-  if (!o.json_out.empty()) {
-    const fs::path dir = fs::absolute(o.json_out).parent_path();
-    if (!fs::is_directory(dir)) {
-      throw InputError(fmt::format("--json {}: the directory {} does not exist", o.json_out, dir.string()));
-    }
-  }
-  std::vector<const backends::Backend*> chosen;
-  for (const auto& name : o.frameworks) {
-    const auto* b = backends::find_backend(name);
-    if (!b) throw InputError(fmt::format("--framework {}: expected one of {}", name, backends::backend_names()));
-    chosen.push_back(b);
-  }
-  if (chosen.empty()) {
-    for (const auto& b : backends::all_backends()) chosen.push_back(b.get());
-  }
+  require_output_directory("--json", o.json_out);
+  const auto chosen = chosen_backends(o.frameworks);
   conformance::CheckOptions options;
   options.model = o.model;
   options.threads = o.threads;

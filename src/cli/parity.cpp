@@ -8,6 +8,7 @@
 
 #include "backends/backend.h"
 #include "cli/command.h"
+#include "cli/common.h"
 #include "conformance/parity.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -15,7 +16,6 @@
 
 namespace cb::cli {
 namespace {
-namespace fs = std::filesystem;
 
 struct ParityCommandOptions {
   std::vector<std::string> frameworks;
@@ -28,20 +28,8 @@ void run_parity_command(const ParityCommandOptions& o) {
     throw InputError(fmt::format("--model {}: expected a zoo model ({})", o.parity.model,
                                  fmt::join(model::zoo_names(), ", ")));
   }
-  if (!o.json_out.empty() && !fs::is_directory(fs::absolute(o.json_out).parent_path())) {
-    throw InputError(fmt::format("--json {}: the directory {} does not exist", o.json_out,
-                                 fs::absolute(o.json_out).parent_path().string()));
-  }
-  backends::register_builtin_backends();
-  std::vector<const backends::Backend*> chosen;
-  for (const auto& name : o.frameworks) {
-    const auto* b = backends::find_backend(name);
-    if (!b) throw InputError(fmt::format("--framework {}: expected one of {}", name, backends::backend_names()));
-    chosen.push_back(b);
-  }
-  if (chosen.empty()) {
-    for (const auto& b : backends::all_backends()) chosen.push_back(b.get());
-  }
+  require_output_directory("--json", o.json_out);
+  const auto chosen = chosen_backends(o.frameworks);
   const auto report = conformance::run_parity(chosen, o.parity);
   fmt::print("{}", conformance::format_parity(report));
   if (!o.json_out.empty()) write_file_atomically(o.json_out, conformance::to_json(report).dump(2) + "\n");

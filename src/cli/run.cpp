@@ -10,6 +10,7 @@
 #include "suite/suite.h"
 #include "suite/suite_runner.h"
 #include "cli/command.h"
+#include "cli/common.h"
 #include "core/build_info.h"
 #include "core/error.h"
 #include "report/report.h"
@@ -30,13 +31,6 @@ struct RunOptions {
   std::string order;  // "" = the suite's
   std::optional<std::uint64_t> order_seed;
 };
-
-fs::path self_executable() {
-  std::error_code ec;
-  fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw CheckFailed("cannot find the cifarbench executable (/proc/self/exe)");
-  return p;
-}
 
 // The default suite: configs/quick.toml in the working directory, beside the build tree, in the
 // installed share/cifarbench/configs, or in the source tree this binary was built from.

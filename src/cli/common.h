@@ -1,0 +1,23 @@
+// Small helpers several subcommands share.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+
+namespace cb::cli {
+
+// This cifarbench executable (/proc/self/exe), for the child processes a command starts.
+std::filesystem::path self_executable();
+
+// The backends named by repeated --framework flags (InputError naming an unknown one), or every
+// registered backend when none is named. Registers the built-in backends first.
+std::vector<const backends::Backend*> chosen_backends(const std::vector<std::string>& names);
+
+// Refuses (InputError naming `flag`) an output file whose directory does not exist, before any
+// work is done.
+void require_output_directory(const std::string& flag, const std::string& file);
+
+}  // namespace cb::cli
