@@ -248,15 +248,15 @@ class BackendChecks {
   ExecutionSettings settings_;
 };
 
+// torch when it is registered and available here (whether or not it is among those checked),
+// else the first available backend of the list.
 const Backend* choose_reference(const std::vector<const Backend*>& backends, const model::ModelSpec& spec) {
-  const Backend* first = nullptr;
+  const auto usable = [&](const Backend* b) { return b && b->info().available && !b->cannot_build(spec); };
+  if (const Backend* torch = backends::find_backend("torch"); usable(torch)) return torch;
   for (const auto* b : backends) {
-    const auto info = b->info();
-    if (!info.available || b->cannot_build(spec)) continue;
-    if (info.name == "torch") return b;
-    if (!first) first = b;
+    if (usable(b)) return b;
   }
-  return first;
+  return nullptr;
 }
 
 std::string today_utc() {

@@ -41,8 +41,8 @@ struct CheckReport {
 };
 
 // Checks every backend in `backends` (in order); unavailable ones are reported skipped with the
-// loader's reason. The reference is the first available backend named "torch", else the first
-// available one; it is compared on the CPU. Never throws for a backend's failure: a throwing
+// loader's reason. The reference is the registered torch backend when it is available (checked
+// or not), else the first available one of the list; it runs on the CPU. Never throws for a backend's failure: a throwing
 // backend fails the check it threw in, with the message.
 CheckReport run_checks(const std::vector<const backends::Backend*>& backends,
                        const CheckOptions& options);
