@@ -74,7 +74,7 @@ TEST_F(Checks, AnUnavailableBackendIsSkippedWithTheLoadersReason) {
   EXPECT_EQ(report.results[0].outcome, Outcome::skip);
   EXPECT_EQ(report.results[0].detail, "libunloadable.so was not found");
   EXPECT_FALSE(report.failed());
-  EXPECT_EQ(report.reference, "");
+  EXPECT_EQ(report.reference, "torch on cpu");  // the reference whether or not it is checked
 }
 
 TEST_F(Checks, TheRecordGivesTrialsTheResultForTheCheckedVersionOnly) {
