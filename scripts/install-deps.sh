@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain and test tools
-  build-essential cmake git pkg-config libgtest-dev libgmock-dev libbenchmark-dev
+  build-essential dpkg-dev cmake git pkg-config libgtest-dev libgmock-dev libbenchmark-dev
   clang python3
   # core libraries
   libtomlplusplus-dev libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libsqlite3-dev
