@@ -52,16 +52,13 @@ const CommandRegistration registration{
         } else if (args->format != "console") {
           request.out_dir = store.database_path().parent_path() / "report";
         }
+        if (!references.empty()) {  // placed after the verdict in every format
+          const results::ReferenceRule rule;
+          request.reference_lines =
+              report::reference_section_lines(results::check_against_references(snapshot, references, rule), rule);
+        }
         const auto output = report::produce_report(snapshot, request);
         if (args->format == "console") fmt::print("{}", output.console_text);
-        // The reference section is printed after the report for now; the reporters will place it.
-        if (!references.empty()) {
-          const results::ReferenceRule rule;
-          const auto checks = results::check_against_references(snapshot, references, rule);
-          for (const auto& line : report::reference_section_lines(checks, rule)) {
-            fmt::print("{}\n", line);
-          }
-        }
         if (!output.figures.skipped.empty()) fmt::print(stderr, "{}\n", output.figures.skipped);
         for (const auto& note : output.figures.notes) fmt::print(stderr, "figure note: {}\n", note);
         for (const auto& file : output.files) {

@@ -82,10 +82,10 @@ int run(const RunOptions& o) {
 
   const results::ResultsSnapshot snapshot =
       results::ResultsStore::open_for_reading(opt.results_dir).load();
-  const auto console = report::produce_report(snapshot, {"console", std::nullopt});
+  const auto console = report::produce_report(snapshot, {"console", std::nullopt, {}});
   fmt::print("\n{}", console.console_text);
   const fs::path report_dir = opt.results_dir / "report";
-  const auto html = report::produce_report(snapshot, {"html", report_dir});
+  const auto html = report::produce_report(snapshot, {"html", report_dir, {}});
   fs::path html_file;
   for (const auto& f : html.files) {
     if (f.extension() == ".html") html_file = f;

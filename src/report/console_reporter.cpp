@@ -66,6 +66,11 @@ class ConsoleReporter : public Reporter {
     }
     out += counts.empty() ? "\n\n" : fmt::format(" ({})\n\n", counts);
     out += verdict_section_console(c.study.verdicts);
+    if (!c.reference_lines.empty()) {
+      out += "Reference curves\n----------------\n";
+      for (const auto& line : c.reference_lines) out += line + "\n";
+      out += "\n";
+    }
     for (const auto& t : c.tables) out += render_console_table(t);
     if (c.figures_requested && !c.figures.skipped.empty()) {
       out += fmt::format("{}\n", c.figures.skipped);

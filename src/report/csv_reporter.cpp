@@ -197,11 +197,17 @@ class CsvReporter : public Reporter {
   std::vector<ReportFile> render(const ReportContent& c) const override {
     // A comment line is the only place a CSV can carry the banner; readers skip it with '#'.
     const std::string banner = c.study.synthetic ? fmt::format("# {}\n", kSyntheticBanner) : "";
-    return {{"summary.csv", summary_csv(c.study, banner)},
-            {"comparisons.csv", comparisons_csv(c.study, banner)},
-            {"trials.csv", trials_csv(c.study, banner)},
-            {"epochs.csv", epochs_csv(c.study, banner)},
-            {"verdict.csv", verdict_csv(c.study, banner)}};
+    std::vector<ReportFile> files = {{"summary.csv", summary_csv(c.study, banner)},
+                                     {"comparisons.csv", comparisons_csv(c.study, banner)},
+                                     {"trials.csv", trials_csv(c.study, banner)},
+                                     {"epochs.csv", epochs_csv(c.study, banner)},
+                                     {"verdict.csv", verdict_csv(c.study, banner)}};
+    if (!c.reference_lines.empty()) {  // the check's lines, one per row
+      std::string text = banner + "line\n";
+      for (const auto& l : c.reference_lines) text += field(l) + "\n";
+      files.push_back({"reference_check.csv", text});
+    }
+    return files;
   }
 };
 

@@ -277,6 +277,11 @@ class HtmlReporter : public Reporter {
     const Study& study = c.study;
     std::string out = page_top(study);
     out += verdict_section(study.verdicts);
+    if (!c.reference_lines.empty()) {
+      out += "<section id=\"reference\">\n<h2>Reference curves</h2>\n<pre>";
+      for (const auto& line : c.reference_lines) out += escape(line) + "\n";
+      out += "</pre>\n</section>\n";
+    }
     out += tables_section(c.tables);
     out += figures_section(c.figures);
     out += environment_section(study);

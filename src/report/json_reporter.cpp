@@ -132,6 +132,7 @@ class JsonReporter : public Reporter {
     // The answer first: the verdict opens the document, the rest follows in key order.
     nlohmann::ordered_json ordered;
     ordered["verdict"] = verdict_json(c.study.verdicts);
+    if (!c.reference_lines.empty()) ordered["reference_check"] = c.reference_lines;
     for (const auto& [key, value] : doc.items()) ordered[key] = value;
     return {{"report.json", ordered.dump(2) + "\n"}};
   }

@@ -48,6 +48,11 @@ class MarkdownReporter : public Reporter {
     if (c.study.synthetic) out += fmt::format("> **{}**\n\n", kSyntheticBanner);
     out += fmt::format("Results: `{}`, {} trial(s).\n\n", c.study.database, c.study.trials.size());
     out += verdict_section_markdown(c.study.verdicts);
+    if (!c.reference_lines.empty()) {
+      out += "## Reference curves\n\n```\n";
+      for (const auto& line : c.reference_lines) out += line + "\n";
+      out += "```\n\n";
+    }
     for (const auto& t : c.tables) out += render_markdown_table(t);
     out += "## Figures\n\n";
     if (!c.figures.skipped.empty()) out += fmt::format("_{}._\n\n", c.figures.skipped);

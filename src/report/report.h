@@ -15,6 +15,9 @@ namespace cb::report {
 struct ReportRequest {
   std::string format = "console";                // console, md, csv, json or html
   std::optional<std::filesystem::path> out_dir;  // where files go; console: none if absent
+  // `report --reference`: the reference-curve check's lines (reference_section.h), shown after
+  // the verdict in every format; empty: no such section.
+  std::vector<std::string> reference_lines;
 };
 
 struct ReportOutput {

@@ -20,6 +20,7 @@ struct ReportContent {
   const std::vector<Table>& tables;
   const FigureSet& figures;
   bool figures_requested = false;  // false: no figures were asked for (console, csv, json)
+  const std::vector<std::string>& reference_lines;  // the reference-curve section, or empty
 };
 
 // A rendered file: a name relative to the output directory, and its text.

@@ -23,11 +23,12 @@ results::ResultsSnapshot snapshot_of(const PlausibleStudy& spec) {
   return store.load();
 }
 
-std::vector<ReportFile> render(const std::string& format, const PlausibleStudy& spec = {}) {
+std::vector<ReportFile> render(const std::string& format, const PlausibleStudy& spec = {},
+                               const std::vector<std::string>& reference_lines = {}) {
   const Study study = build_study(snapshot_of(spec));
   const auto tables = build_tables(study);
   const FigureSet figures;
-  return make_reporter(format)->render({study, tables, figures, false});
+  return make_reporter(format)->render({study, tables, figures, false, reference_lines});
 }
 
 std::string read(const std::filesystem::path& p) {
@@ -35,6 +36,25 @@ std::string read(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+TEST(Reporters, EveryFormatPlacesTheReferenceCheckAfterTheVerdict) {
+  const std::vector<std::string> lines = {"reference check (rule: ...)",
+                                          "torch / simple-cnn / default / cifar10 (3 trials) vs ref: FAIL at epoch 2"};
+  for (const std::string format : {"console", "md", "html", "json", "csv"}) {
+    std::string all;
+    for (const auto& f : render(format, {}, lines)) all += f.text;
+    const auto at = all.find("FAIL at epoch 2");
+    ASSERT_NE(at, std::string::npos) << format;
+    if (format != "csv") {
+      EXPECT_LT(all.find(format == "json" ? "\"verdict\"" : "Verdict"), at) << format;
+    }
+    // Without lines there is no such section.
+    std::string plain;
+    for (const auto& f : render(format)) plain += f.text;
+    EXPECT_EQ(plain.find("Reference curves"), std::string::npos) << format;
+    EXPECT_EQ(plain.find("reference_check"), std::string::npos) << format;
+  }
 }
 
 TEST(Reporters, ConsoleShowsEveryTableTitle) {
@@ -147,12 +167,12 @@ TEST(Reporters, UnknownFormatIsBadInputListingTheValidOnes) {
 }
 
 TEST(ProduceReport, FileFormatsWithoutAnOutputDirectoryAreBadInput) {
-  EXPECT_THROW(produce_report(snapshot_of({}), {"html", std::nullopt}), InputError);
+  EXPECT_THROW(produce_report(snapshot_of({}), {"html", std::nullopt, {}}), InputError);
 }
 
 TEST(ProduceReport, WritesTheFilesOfTheFormatAndNoPartialOnes) {
   TempDir out;
-  const auto output = produce_report(snapshot_of({}), {"csv", out.path()});
+  const auto output = produce_report(snapshot_of({}), {"csv", out.path(), {}});
   EXPECT_EQ(output.files.size(), 5u);  // summary, comparisons, trials, epochs, verdict
   for (const auto& entry : std::filesystem::directory_iterator(out.path())) {
     EXPECT_NE(entry.path().extension(), ".partial") << entry.path();
@@ -163,7 +183,7 @@ TEST(ProduceReport, WritesTheFilesOfTheFormatAndNoPartialOnes) {
 TEST(ProduceReport, WithoutGnuplotTheTablesComeOutAndTheReportSaysFiguresWereSkipped) {
   TempDir out;
   ::setenv("CIFARBENCH_GNUPLOT", "/nonexistent/gnuplot", 1);
-  const auto output = produce_report(snapshot_of({}), {"html", out.path()});
+  const auto output = produce_report(snapshot_of({}), {"html", out.path(), {}});
   ::unsetenv("CIFARBENCH_GNUPLOT");
   EXPECT_TRUE(output.figures.figures.empty());
   const std::string html = read(out.path() / "report.html");
