@@ -80,9 +80,7 @@ void add_clean_exit_checks(conformance::CheckReport& report, const CheckCommandO
 }
 
 void run_check(const CheckCommandOptions& o) {
-  if (!model::is_zoo_model(o.model)) {
-    throw InputError(fmt::format("--model {}: expected a zoo model ({})", o.model, fmt::join(model::zoo_names(), ", ")));
-  }
+  require_zoo_model("--model", o.model);
   backends::register_builtin_backends();
   if (!o.exit_probe.empty()) return exit_probe(o);
   require_output_directory("--json", o.json_out);

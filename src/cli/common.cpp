@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <fmt/ranges.h>
+
 #include "core/error.h"
+#include "model/zoo.h"
 
 namespace cb::cli {
 namespace fs = std::filesystem;
@@ -26,6 +29,12 @@ std::vector<const backends::Backend*> chosen_backends(const std::vector<std::str
     for (const auto& b : backends::all_backends()) chosen.push_back(b.get());
   }
   return chosen;
+}
+
+void require_zoo_model(const std::string& flag, const std::string& name) {
+  if (!model::is_zoo_model(name)) {
+    throw InputError(fmt::format("{} {}: expected a zoo model ({})", flag, name, fmt::join(model::zoo_names(), ", ")));
+  }
 }
 
 void require_output_directory(const std::string& flag, const std::string& file) {

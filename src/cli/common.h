@@ -16,6 +16,9 @@ std::filesystem::path self_executable();
 // registered backend when none is named. Registers the built-in backends first.
 std::vector<const backends::Backend*> chosen_backends(const std::vector<std::string>& names);
 
+// Refuses (InputError naming `flag`, listing the zoo) a model name that is not a zoo model.
+void require_zoo_model(const std::string& flag, const std::string& name);
+
 // Refuses (InputError naming `flag`) an output file whose directory does not exist, before any
 // work is done.
 void require_output_directory(const std::string& flag, const std::string& file);

@@ -12,7 +12,6 @@
 #include "conformance/parity.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "model/zoo.h"
 
 namespace cb::cli {
 namespace {
@@ -24,10 +23,7 @@ struct ParityCommandOptions {
 };
 
 void run_parity_command(const ParityCommandOptions& o) {
-  if (!model::is_zoo_model(o.parity.model)) {
-    throw InputError(fmt::format("--model {}: expected a zoo model ({})", o.parity.model,
-                                 fmt::join(model::zoo_names(), ", ")));
-  }
+  require_zoo_model("--model", o.parity.model);
   require_output_directory("--json", o.json_out);
   const auto chosen = chosen_backends(o.frameworks);
   const auto report = conformance::run_parity(chosen, o.parity);

@@ -50,6 +50,14 @@ void ProgressPrinter::on_step(const StepRecord& step) {
   }
   const std::int64_t done = step.step - first_step_;
   const bool last = done >= steps_per_epoch_;
+  // Most steps print nothing: decide first, so the training step pays only for the clock.
+  const bool draw = terminal_ ? !last && now - last_draw_ >= std::chrono::milliseconds(500)
+                              : !last && done * 10 >= next_tenth_ * steps_per_epoch_;
+  if (terminal_ && last) {
+    std::fputs("\r\033[K", out_);  // the epoch line comes next, on a clean line
+    std::fflush(out_);
+  }
+  if (!draw) return;
   const double elapsed = std::chrono::duration<double>(now - epoch_start_).count();
   const double per_step = elapsed / static_cast<double>(done);
   const double epoch_eta = per_step * static_cast<double>(steps_per_epoch_ - done);
@@ -62,13 +70,9 @@ void ProgressPrinter::on_step(const StepRecord& step) {
                                        elapsed > 0 ? batch_size_ * static_cast<double>(done) / elapsed : 0,
                                        step.loss, epoch_eta, suite_eta);
   if (terminal_) {
-    if (last) {
-      std::fputs("\r\033[K", out_);  // the epoch line comes next, on a clean line
-    } else if (now - last_draw_ >= std::chrono::milliseconds(500)) {
-      std::fprintf(out_, "\r\033[K%s", line.c_str());
-      last_draw_ = now;
-    }
-  } else if (done * 10 >= next_tenth_ * steps_per_epoch_ && !last) {
+    std::fprintf(out_, "\r\033[K%s", line.c_str());
+    last_draw_ = now;
+  } else {
     std::fprintf(out_, "%s\n", line.c_str());
     while (done * 10 >= next_tenth_ * steps_per_epoch_) ++next_tenth_;
   }
