@@ -70,8 +70,11 @@ std::string read_file(const std::filesystem::path& path) {
 std::string table_html(const std::vector<std::string>& header,
                        const std::vector<std::vector<std::string>>& rows,
                        const std::string& css_class = "") {
-  std::string out = css_class.empty() ? "<table>\n<thead><tr>"
-                                      : fmt::format("<table class=\"{}\">\n<thead><tr>", css_class);
+  // Wide tables scroll inside their own box rather than stretch the page (phones, laptops).
+  std::string out = css_class.empty()
+                        ? "<div class=\"scroll\">\n<table>\n<thead><tr>"
+                        : fmt::format("<div class=\"scroll\">\n<table class=\"{}\">\n<thead><tr>",
+                                      css_class);
   for (const auto& h : header) out += fmt::format("<th>{}</th>", escape(h));
   out += "</tr></thead>\n<tbody>\n";
   for (const auto& row : rows) {
@@ -83,7 +86,7 @@ std::string table_html(const std::vector<std::string>& header,
     }
     out += "</tr>\n";
   }
-  out += "</tbody>\n</table>\n";
+  out += "</tbody>\n</table>\n</div>\n";
   return out;
 }
 
@@ -113,17 +116,21 @@ void flatten(const nlohmann::json& j, const std::string& prefix,
 }
 
 constexpr const char* kStyle = R"css(
-body { font-family: sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+body { font-family: sans-serif; margin: 2em auto; padding: 0 1em; max-width: 1200px;
+       color: #222; overflow-wrap: anywhere; }
 h1 { margin-bottom: 0.2em; }
+.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 0.5em 0 0.3em; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left;
+         overflow-wrap: normal; }
 th { background: #f0f0f0; }
 td.na { color: #777; font-style: italic; }
 p.note { font-size: 0.85em; color: #555; margin: 0.2em 0 1.2em; }
 .banner { background: #fff3cd; border: 2px solid #d39e00; padding: 0.8em; font-weight: bold; }
+.withheld { font-style: italic; color: #555; }
 .skipped { background: #eef; border: 1px solid #99c; padding: 0.6em; }
 figure { margin: 1em 0 2em; }
-figure img { max-width: 100%; border: 1px solid #ddd; }
+figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 details { margin: 0.4em 0; }
 pre { background: #f7f7f7; padding: 0.5em; overflow-x: auto; font-size: 0.85em; }
 )css";
@@ -132,6 +139,7 @@ pre { background: #f7f7f7; padding: 0.5em; overflow-x: auto; font-size: 0.85em; 
 std::string page_top(const Study& study) {
   std::string out = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<title>cifarbench report</title>\n<style>{}</style>\n</head>\n<body>\n"
       "<h1>cifarbench report</h1>\n",
       kStyle);
@@ -167,9 +175,13 @@ std::string verdict_section(const std::vector<PairVerdict>& pairs) {
 
 std::string tables_section(const std::vector<Table>& tables) {
   std::string out = "<section id=\"tables\">\n<h2>Tables</h2>\n";
-  for (const auto& t : tables) {
+  for (const auto& table : tables) {
+    const Table t = with_footnotes(table);
     out += fmt::format("<h3 id=\"{}\">{}</h3>\n", t.id, escape(t.title));
-    out += table_html(t.header, t.rows);
+    if (!t.withheld.empty()) {
+      out += fmt::format("<p class=\"withheld\">{}</p>\n", escape(t.withheld));
+    }
+    if (!t.rows.empty() || t.withheld.empty()) out += table_html(t.header, t.rows);
     for (const auto& note : t.notes) out += fmt::format("<p class=\"note\">{}</p>\n", escape(note));
   }
   return out + "</section>\n";

@@ -21,7 +21,11 @@ std::string cell(const std::string& s) {
 
 }  // namespace
 
-std::string render_markdown_table(const Table& t) {
+std::string render_markdown_table(const Table& table) {
+  const Table t = with_footnotes(table);
+  if (t.rows.empty() && !t.withheld.empty()) {
+    return fmt::format("## {}\n\n_{}_\n\n", t.title, cell(t.withheld));
+  }
   std::string out = fmt::format("## {}\n\n|", t.title);
   for (const auto& h : t.header) out += fmt::format(" {} |", cell(h));
   out += "\n|";
@@ -33,6 +37,7 @@ std::string render_markdown_table(const Table& t) {
     out += "\n";
   }
   out += "\n";
+  if (!t.withheld.empty()) out += fmt::format("_{}_\n\n", cell(t.withheld));
   for (const auto& note : t.notes) out += fmt::format("_{}_\n\n", note);
   return out;
 }

@@ -44,6 +44,11 @@ std::unique_ptr<Reporter> make_csv_reporter();
 std::unique_ptr<Reporter> make_json_reporter();
 std::unique_ptr<Reporter> make_html_reporter();
 
+// The console's width (its tables and paragraphs keep within it where they can), and a text
+// broken at spaces into lines of at most `width` characters (a longer word stays whole).
+inline constexpr std::size_t kConsoleWidth = 120;
+std::vector<std::string> wrap_text(const std::string& text, std::size_t width);
+
 // A table as the console and Markdown reporters render it (`compare` renders its own with them).
 std::string render_console_table(const Table& table);
 std::string render_markdown_table(const Table& table);

@@ -57,7 +57,14 @@ const Metric& metric(const std::string& id) {
 
 std::string GroupSummary::setup() const {
   std::string text = device;
-  text += threads > 0 ? fmt::format(", {} threads", threads) : ", default threads";
+  if (threads > 0) {
+    text += fmt::format(", {} thread{}", threads, threads == 1 ? "" : "s");
+  } else if (resolved_threads > 0) {
+    text += fmt::format(", {} threads (all)", resolved_threads);
+  } else {
+    text += ", all threads";
+  }
+  text += ", " + precision;
   if (batch_size > 0) text += fmt::format(", batch {}", batch_size);
   if (processes > 1) text += fmt::format(", {} processes", processes);
   return text;
@@ -135,6 +142,25 @@ std::vector<std::string> trust_caveats(const GroupSummary& a, const GroupSummary
 
 }  // namespace
 
+namespace {
+
+// The setup's threads as they ran and the recipe's precision, from the trial's records.
+void note_threads_and_precision(GroupSummary& g, const results::TrialRecord& t) {
+  const auto& cpu = t.environment.is_object() ? t.environment.value("cpu", nlohmann::json())
+                                              : nlohmann::json();
+  if (g.resolved_threads == 0 && cpu.is_object() && cpu.value("logical_cores", 0) > 0) {
+    g.resolved_threads = cpu.value("logical_cores", 0);
+  }
+  const auto hardware = t.config.is_object()
+                            ? t.config.value("/recipe/hardware"_json_pointer, nlohmann::json())
+                            : nlohmann::json();
+  if (hardware.is_object() && hardware.value("precision", "off") != "off") {
+    g.precision = hardware.value("precision", "off");
+  }
+}
+
+}  // namespace
+
 Study build_study(const results::ResultsSnapshot& snapshot) {
   Study study;
   study.database = snapshot.database;
@@ -160,6 +186,7 @@ Study build_study(const results::ResultsSnapshot& snapshot) {
     g.threads = t.threads;
     g.batch_size = t.batch_size;
     g.processes = t.processes;
+    note_threads_and_precision(g, t);
     ++g.trials;
     g.synthetic |= t.synthetic;
     if (t.target_accuracy) g.target_accuracy = t.target_accuracy;

@@ -18,8 +18,8 @@ namespace cb::report {
 
 // The sentence every output carries when any trial ran on synthetic data.
 inline constexpr const char* kSyntheticBanner =
-    "SYNTHETIC DATA: some trials ran on the synthetic dataset; speed and utilization figures are "
-    "valid, but accuracy is not CIFAR-10's.";
+    "SYNTHETIC DATA: some trials ran on synthetic data; speed and utilization are valid, accuracy "
+    "is not CIFAR-10's.";
 
 // One tabulated metric: how to read it from a trial and how to show it.
 struct Metric {
@@ -40,6 +40,10 @@ struct GroupSummary {
   // The setup: trials differing in any of these are different groups, never pooled.
   std::string device;
   int threads = 0, batch_size = 0, processes = 1;
+  // What ran, for the setup text: with threads = 0 ("all"), the logical CPUs its trials' machine
+  // had (every backend then uses that many); and the recipe's precision ("fp32", "fp16", "bf16").
+  int resolved_threads = 0;
+  std::string precision = "fp32";
   int trials = 0;     // all trials of the group, whatever their status
   int completed = 0;  // the ones the statistics use
   std::map<std::string, std::vector<double>> values;  // per metric id, completed trials only
@@ -55,7 +59,7 @@ struct GroupSummary {
   std::string check = "pass";
   bool synthetic = false;                             // any of its trials on synthetic data
   std::string label() const;                          // "torch resnet20 default"
-  std::string setup() const;                          // "cpu, 2 threads, batch 128"
+  std::string setup() const;  // "cpu, 2 threads, fp32" (+ ", batch 128", ", 2 processes")
   // "n/a (no NVIDIA driver)" and the like when the metric has no values; "" otherwise.
   std::string unavailable(const std::string& metric_id) const;
 };

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -25,9 +26,13 @@ Table stats_table(const Study& study, std::string id, std::string title, const M
           {"Framework", "Model", "Recipe", "Setup", "n", "Mean", "SD", "95% CI", "Median", "Min",
            "Max"},
           {},
-          {}};
+          {}, {}};
   if (olympic) t.header.push_back("Olympic mean");
   for (const auto& g : study.groups) {
+    if (m.id == "accuracy" && g.synthetic) {
+      t.withheld = kAccuracyWithheld;
+      continue;
+    }
     auto row = group_columns(g);
     const std::string missing = g.unavailable(m.id);
     if (!missing.empty()) {
@@ -73,11 +78,15 @@ Table comparisons_table(const Study& study) {
           "means, test, equivalence, verdict)",
           {"Model", "Recipe", "Setup", "A", "B"},
           {},
-          {}};
+          {}, {}};
   const auto header = verdict_table_header();
   t.header.insert(t.header.end(), header.begin(), header.end());
   for (const auto& pair : study.verdicts) {
     for (const auto& row : pair.rows) {
+      if (pair.synthetic && row.rule.metric_id == "accuracy") {
+        t.withheld = kAccuracyWithheld;
+        continue;
+      }
       std::vector<std::string> cells = {pair.model, pair.recipe, pair.setup_a, pair.a, pair.b};
       const auto rest = verdict_table_cells(row);
       cells.insert(cells.end(), rest.begin(), rest.end());
@@ -105,7 +114,7 @@ Table trials_table(const Study& study) {
           {"Trial", "Status", "Data", "Test acc. (%)", "Training time (s)", "Wall time (s)",
            "Images/s", "Epochs", "Machine", "Error"},
           {},
-          {}};
+          {}, {}};
   auto opt = [](const std::optional<double>& v, double scale, int decimals) {
     return v ? format_number(*v * scale, decimals) : std::string("n/a");
   };
@@ -123,7 +132,9 @@ Table trials_table(const Study& study) {
     t.rows.push_back({tr.key, std::string(results::to_string(tr.status)),
                       fmt::format("{}{}", tr.dataset,
                                   tr.synthetic && tr.dataset != "synthetic" ? " (synthetic)" : ""),
-                      opt(tr.test_accuracy, 100, 2), opt(tr.training_time_s, 1, 1),
+                      tr.synthetic ? std::string("n/a (withheld: synthetic data)")
+                                   : opt(tr.test_accuracy, 100, 2),
+                      opt(tr.training_time_s, 1, 1),
                       opt(tr.wall_time_s, 1, 1), opt(tr.images_per_s, 1, 0), std::to_string(epochs),
                       machine_status(tr), error});
   }
@@ -139,7 +150,7 @@ std::optional<Table> scaling_table(const Study& study) {
            "Throughput (images/s)", "Speed-up", "Efficiency (%)"},
           {},
           {"Speed-up: mean throughput over the one-process run's; efficiency: speed-up / "
-           "processes. The global batch grows with the processes (docs/distributed.md)."}};
+           "processes. The global batch grows with the processes (docs/distributed.md)."}, {}};
   bool any_parallel = false;
   for (const auto& g : study.groups) {
     if (g.processes > 1) any_parallel = true;
@@ -176,7 +187,50 @@ std::optional<Table> scaling_table(const Study& study) {
   return t;
 }
 
+// "¹", "²", ..., "¹⁰": the footnote mark of number n.
+std::string superscript(std::size_t n) {
+  static const char* const kDigits[] = {"⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
+  const std::string decimal = std::to_string(n);
+  std::string out;
+  for (char d : decimal) out += kDigits[d - '0'];
+  return out;
+}
+
+// The short mark and the reason of a cell "n/a (reason)" / "inconclusive (reason)".
+std::optional<std::pair<std::string, std::string>> footnoted(const std::string& cell) {
+  for (const char* mark : {"n/a", "inconclusive"}) {
+    const std::string prefix = std::string(mark) + " (";
+    if (cell.size() > prefix.size() + 1 && cell.compare(0, prefix.size(), prefix) == 0 &&
+        cell.back() == ')') {
+      return std::make_pair(std::string(mark),
+                            cell.substr(prefix.size(), cell.size() - prefix.size() - 1));
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+Table with_footnotes(const Table& table) {
+  Table out = table;
+  std::vector<std::string> reasons;
+  for (auto& row : out.rows) {
+    for (auto& cell : row) {
+      const auto parts = footnoted(cell);
+      if (!parts) continue;
+      auto it = std::find(reasons.begin(), reasons.end(), parts->second);
+      if (it == reasons.end()) it = reasons.insert(reasons.end(), parts->second);
+      cell = parts->first + superscript(static_cast<std::size_t>(it - reasons.begin()) + 1);
+    }
+  }
+  std::vector<std::string> notes;
+  for (std::size_t i = 0; i < reasons.size(); ++i) {
+    notes.push_back(fmt::format("{} {}", superscript(i + 1), reasons[i]));
+  }
+  notes.insert(notes.end(), out.notes.begin(), out.notes.end());
+  out.notes = std::move(notes);
+  return out;
+}
 
 std::string format_number(double value, int decimals) {
   if (std::isnan(value)) return "n/a";
@@ -203,8 +257,12 @@ std::vector<Table> build_tables(const Study& study) {
       {"Framework", "Model", "Recipe", "Setup", "Target (%)", "Reached", "Mean (95% CI)", "Median"},
       {},
       {"Training time at the first evaluation that reaches the target; trials that never "
-       "reach it are counted but not averaged."}};
+       "reach it are counted but not averaged."}, {}};
   for (const auto& g : study.groups) {
+    if (g.synthetic) {
+      tta.withheld = kAccuracyWithheld;
+      continue;
+    }
     auto row = group_columns(g);
     row.push_back(g.target_accuracy ? format_number(*g.target_accuracy * 100, 1) : "n/a");
     row.push_back(fmt::format("{} of {}", g.reached_target, g.completed));
@@ -221,7 +279,7 @@ std::vector<Table> build_tables(const Study& study) {
                {"Framework", "Model", "Recipe", "Setup", "Peak GPU memory (MiB)", "Peak RSS (MiB)",
                 "GPU energy (kJ)"},
                {},
-               {}};
+               {}, {}};
   for (const auto& g : study.groups) {
     auto row = group_columns(g);
     row.push_back(mean_or_missing(g, "gpu_mem_peak"));

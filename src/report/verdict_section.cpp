@@ -37,7 +37,12 @@ std::string verdict_section_console(const std::vector<PairVerdict>& pairs) {
   if (pairs.empty()) out += fmt::format("{}\n", kNothingCompared);
   for (const auto& pair : pairs) {
     out += fmt::format("{}\n", pair.heading());
-    for (const auto& s : verdict_sentences(pair)) out += fmt::format("  - {}\n", s);
+    for (const auto& s : verdict_sentences(pair)) {
+      const auto lines = wrap_text(s, kConsoleWidth - 4);
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        out += fmt::format("{}{}\n", i == 0 ? "  - " : "    ", lines[i]);
+      }
+    }
   }
   return out + "\n";
 }
@@ -75,7 +80,7 @@ json verdict_json(const std::vector<PairVerdict>& pairs) {
 }
 
 Table verdict_table(const PairVerdict& pair) {
-  Table t{"verdict", pair.heading(), verdict_table_header(), {}, {}};
+  Table t{"verdict", pair.heading(), verdict_table_header(), {}, {}, {}};
   for (const auto& row : pair.rows) t.rows.push_back(verdict_table_cells(row));
   return t;
 }

@@ -137,7 +137,7 @@ std::vector<std::string> verdict_sentences(const PairVerdict& pair) {
   if (withheld) {
     out.push_back(
         "Accuracy is not judged here: these trials ran on synthetic data, whose accuracy says "
-        "nothing about CIFAR-10 (the table still lists it).");
+        "nothing about CIFAR-10, so the accuracy rows and figures are withheld.");
   }
   for (const auto& caveat : pair.caveats) out.push_back(caveat);
   return out;
@@ -145,7 +145,7 @@ std::vector<std::string> verdict_sentences(const PairVerdict& pair) {
 
 std::vector<std::string> verdict_table_header() {
   return {"Metric",  "n (A/B)",   "A vs B", "95% CI",  "Test",
-          "p-value", "Threshold", "TOST p", "Verdict", "Seeds/group for 80% power"};
+          "p-value", "Threshold", "TOST p", "Verdict", "Seeds per group for 80% power"};
 }
 
 std::vector<std::string> verdict_table_cells(const MetricVerdict& v) {
@@ -167,7 +167,7 @@ std::vector<std::string> verdict_table_cells(const MetricVerdict& v) {
     return *p < 0.001 ? std::string("< 0.001") : fmt::format("{:.3f}", *p);
   };
   std::string verdict(to_string(v.verdict));
-  if (v.verdict == Verdict::inconclusive) verdict += ": " + v.reason;
+  if (v.verdict == Verdict::inconclusive) verdict += " (" + v.reason + ")";
   return {fmt::format("{} ({})", m.title, m.unit),
           fmt::format("{}/{}", v.n_a, v.n_b),
           estimate,

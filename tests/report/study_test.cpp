@@ -84,7 +84,7 @@ TEST(Study, EveryComparisonStatesTheSeedsPerGroupItNeeds) {
     saw_time = true;
     EXPECT_EQ(cell(t, r, "Test"), "Mann-Whitney U");
     EXPECT_EQ(cell(t, r, "Threshold"), "±5 %");
-    const std::string seeds = cell(t, r, "Seeds/group for 80% power");
+    const std::string seeds = cell(t, r, "Seeds per group for 80% power");
     ASSERT_FALSE(seeds.empty());
     EXPECT_GE(std::stoi(seeds), 4) << seeds;  // the exact rank test's minimum at 5 %
   }
@@ -174,7 +174,7 @@ TEST(Study, TrialsOnDifferentSetupsAreNeverPooledOrCompared) {
   store.upsert_trial(gpu);
   const Study s = build_study(store.load());
   ASSERT_EQ(s.groups.size(), 3u);
-  for (const auto& c : s.comparisons) EXPECT_EQ(c.setup, "cpu, 2 threads, batch 128");
+  for (const auto& c : s.comparisons) EXPECT_EQ(c.setup, "cpu, 2 threads, fp32, batch 128");
   for (const auto& g : s.groups) {
     if (g.device == "cuda:0") {
       EXPECT_EQ(g.completed, 1);
