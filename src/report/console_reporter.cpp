@@ -173,13 +173,15 @@ class ConsoleReporter : public Reporter {
       counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, status);
     }
     out += counts.empty() ? "\n\n" : fmt::format(" ({})\n\n", counts);
-    out += verdict_section_console(c.study.verdicts);
+    std::string answer = verdict_section_console(c.study.verdicts);
     if (!c.reference_lines.empty()) {
-      out += "Reference curves\n----------------\n";
-      for (const auto& line : c.reference_lines) out += line + "\n";
-      out += "\n";
+      answer += "Reference curves\n----------------\n";
+      for (const auto& line : c.reference_lines) answer += line + "\n";
+      answer += "\n";
     }
+    if (!c.verdict_last) out += answer;
     for (const auto& t : c.tables) out += render_console_table(t);
+    if (c.verdict_last) out += answer;
     if (c.figures_requested && !c.figures.skipped.empty()) {
       out += fmt::format("{}\n", c.figures.skipped);
     }

@@ -40,7 +40,8 @@ ReportOutput produce_report(const results::ResultsSnapshot& snapshot,
       if (!f.png.empty()) output.files.push_back(f.png);
     }
   }
-  const ReportContent content{study, tables, output.figures, figures_requested, request.reference_lines};
+  const ReportContent content{study,           tables, output.figures, figures_requested,
+                              request.reference_lines, request.verdict_last};
   for (const auto& file : reporter->render(content)) {
     if (request.format == "console") output.console_text = file.text;
     if (!request.out_dir) continue;

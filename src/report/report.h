@@ -18,6 +18,9 @@ struct ReportRequest {
   // `report --reference`: the reference-curve check's lines (reference_section.h), shown after
   // the verdict in every format; empty: no such section.
   std::vector<std::string> reference_lines;
+  // Console: the verdict (and reference) section after the tables rather than before them, so
+  // that a long `run` ends with its answer on the screen.
+  bool verdict_last = false;
 };
 
 struct ReportOutput {

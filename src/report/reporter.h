@@ -21,6 +21,7 @@ struct ReportContent {
   const FigureSet& figures;
   bool figures_requested = false;  // false: no figures were asked for (console, csv, json)
   const std::vector<std::string>& reference_lines;  // the reference-curve section, or empty
+  bool verdict_last = false;  // console: the verdict after the tables (ReportRequest)
 };
 
 // A rendered file: a name relative to the output directory, and its text.

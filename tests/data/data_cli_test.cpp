@@ -2,7 +2,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
+#include <fstream>
+
 #include "fixtures.h"
+#include "support/require_backend.h"
 #include "support/run_process.h"
 
 namespace cb {
@@ -132,6 +137,54 @@ TEST(DataVerify, OfficialArchiveNameWithWrongMd5Fails) {
   const auto r = run_cifarbench({"data", "verify", (dir / "cifar-10-binary.tar.gz").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("c32a1d4ab5d03f1284b67883e8d87530"), std::string::npos) << r.err;
+}
+
+// `cifarbench run --data ARCHIVE`: the archive is decoded once into the cache, every trial reads
+// the import, and a later run reuses it; the run's console ends with the verdict section.
+TEST(RunWithArchiveData, TheArchiveIsImportedOnceAndReusedByLaterRuns) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  std::vector<std::string> classes;
+  for (int c = 0; c < 10; ++c) classes.push_back(fmt::format("class{}", c));
+  testing::write_file(dir / "set.tar.gz",
+                      testing::make_archive(testing::image_folder_members("set", classes, 2),
+                                            testing::ArchiveKind::tar_gz));
+  std::ofstream(dir / "suite.toml")
+      << "name = \"archive\"\ndataset = \"cifar10\"\ntime_limit_s = 120\n"
+      << "[matrix]\nframeworks = [\"torch\"]\nmodels = [\"" << CIFARBENCH_SOURCE_DIR
+      << "/configs/models/tiny-cnn.toml\"]\nrecipes = [\"r\"]\nseeds = [1, 2]\nthreads = [1]\n"
+      << "[recipes.r.train]\nepochs = 1\nwarmup_steps = 1\n[recipes.r.data]\nbatch_size = 4\n";
+  const std::vector<std::string> env = {"XDG_CACHE_HOME=" + (dir / "cache").string(),
+                                        "CIFARBENCH_GNUPLOT=/nonexistent/gnuplot"};
+  auto run = [&](const std::string& results) {
+    return run_cifarbench({"run", (dir / "suite.toml").string(), "--data",
+                           (dir / "set.tar.gz").string(), "--results", (dir / results).string()},
+                          env);
+  };
+  const auto first = run("first");
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("decoding " + (dir / "set.tar.gz").string() + " once"),
+            std::string::npos)
+      << first.out;
+  EXPECT_NE(first.out.find("20 train and 10 test images imported"), std::string::npos);
+  const fs::path imported = dir / "cache" / "cifarbench" / "imported";
+  ASSERT_TRUE(fs::is_directory(imported));
+  ASSERT_EQ(std::distance(fs::directory_iterator(imported), fs::directory_iterator()), 1);
+  const fs::path import_dir = fs::directory_iterator(imported)->path();
+  EXPECT_TRUE(fs::exists(import_dir / "data_batch_1.bin"));
+  // Every trial read the import, not the archive.
+  const auto trial = nlohmann::json::parse(
+      testing::read_file(dir / "first" / "trials" / "torch_tiny-cnn_r_seed_1" / "result.json"));
+  EXPECT_EQ(trial["config"]["data"]["path"], import_dir.string()) << trial["config"]["data"];
+  // The console ends with the answer: the verdict section comes after the tables.
+  const auto verdict = first.out.rfind("Verdict\n-------");
+  ASSERT_NE(verdict, std::string::npos) << first.out;
+  EXPECT_GT(verdict, first.out.find("Table 9. Trials"));
+
+  const auto second = run("second");
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  EXPECT_EQ(second.out.find("decoding"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("imported before from"), std::string::npos) << second.out;
 }
 
 TEST(DataCommand, RequiresASubcommand) { EXPECT_EQ(run_cifarbench({"data"}).exit_code, 2); }
