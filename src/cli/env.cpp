@@ -1,7 +1,10 @@
 // `cifarbench env`: the environment record, as text or JSON.
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "trial/environment.h"
+#include "trial/peak.h"
 #include "cli/command.h"
 
 namespace cb::cli {
@@ -11,7 +14,15 @@ const CommandRegistration registration{"env", 60, [](CLI::App& app) {
                                         "backends, GPUs, variables that change results");
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "print the record as JSON");
-  cmd->callback([json] {
+  auto remeasure = std::make_shared<bool>(false);
+  cmd->add_flag("--measure-peak", *remeasure,
+                "measure the CPU peak for model FLOP utilization again (on an idle machine) and "
+                "replace the cached one");
+  cmd->callback([json, remeasure] {
+    if (*remeasure) {
+      std::error_code ec;
+      std::filesystem::remove(trial::peak_cache_path(), ec);
+    }
     const nlohmann::json env = trial::capture_environment();
     if (*json) {
       fmt::print("{}\n", env.dump(2));

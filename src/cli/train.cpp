@@ -20,6 +20,7 @@
 #include "cli/command.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "results/mfu.h"
 #include "core/log.h"
 
 namespace cb::cli {
@@ -142,7 +143,20 @@ int run_local_world(const TrainOptions& o) {
 }
 
 // The closing lines of a trial: its status and headline figures, and where the result is.
-void print_outcome(const trial::TrialSpec& spec, const trial::TrialOutcome& out) {
+// "model FLOP utilization 12.3 % (4.56 GFLOP/s of 37.0 measured)" or why it is n/a.
+std::string mfu_text(const trial::TrialSpec& spec, const trial::TrialOutcome& out,
+                     const nlohmann::json& environment) {
+  const auto mfu = results::model_flop_utilization(
+      out.images_per_s, out.mflops_per_image * 1e6, spec.recipe.execution.device,
+      environment.value("peak", nlohmann::json::object()));
+  if (!mfu.contains("mfu")) return "model FLOP utilization n/a (" + mfu.value("unavailable", std::string()) + ")";
+  return fmt::format("model FLOP utilization {:.1f} % ({:.1f} GFLOP/s of a measured {:.1f})",
+                     100 * mfu["mfu"].get<double>(), mfu["achieved_flops_per_s"].get<double>() / 1e9,
+                     mfu["peak_flops_per_s"].get<double>() / 1e9);
+}
+
+void print_outcome(const trial::TrialSpec& spec, const trial::TrialOutcome& out,
+                   const nlohmann::json& environment) {
   fmt::print("{}: {} {} {} after {} epoch(s): test accuracy {}, training time {:.1f} s, {:.1f} images/s{}\n",
              results::to_string(out.state), spec.framework, spec.model,
              out.synthetic ? "[synthetic data: accuracy is not CIFAR's]" : "",
@@ -156,6 +170,7 @@ void print_outcome(const trial::TrialSpec& spec, const trial::TrialOutcome& out)
                out.world_size, out.images_per_s,
                fmt::join(out.images_per_s_by_rank, ", "), 1000 * out.communication_s_per_step);
   }
+  if (out.images_per_s > 0) fmt::print("{}\n", mfu_text(spec, out, environment));
   fmt::print("result: {}\n", (spec.out_dir / "result.json").string());
 }
 
@@ -219,7 +234,7 @@ int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironme
     throw;
   }
   std::signal(SIGINT, SIG_DFL);
-  if (leader && !log::quiet()) print_outcome(spec, out);
+  if (leader && !log::quiet()) print_outcome(spec, out, environment);
   switch (out.state) {
     case results::TrialStatus::completed: return 0;
     case results::TrialStatus::interrupted: return static_cast<int>(ExitStatus::interrupted);

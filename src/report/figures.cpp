@@ -389,6 +389,8 @@ FigureSet render_figures(const Study& study, const fs::path& dir) {
         fmt::format("Fig. 3. CPU utilization (mean, 95% CI); GPU utilization n/a ({})", gpu_reason),
         "cpu_util", "CPU utilization (%, 100 = one core)");
   }
+  bar_figure(writer, study, "fig8_mfu", "Fig. 8. Model FLOP utilization (mean, 95% CI)", "mfu",
+             "Model FLOP utilization (% of peak)");
   if (!study.synthetic) {
     learning_curve_figure(writer, study, "fig4_learning_curve_epochs",
                           "Fig. 4. Test accuracy against epoch", "Epoch", false);

@@ -1,6 +1,8 @@
 // Grouping, summaries and pairwise comparisons of a study.
 #include "report/study.h"
 
+#include "results/mfu.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,6 +19,12 @@ using results::TrialRecord;
 std::optional<double> scaled(const std::optional<double>& v, double factor) {
   if (!v) return std::nullopt;
   return *v * factor;
+}
+
+// results/mfu.h for a recorded trial: throughput × 3 × forward FLOPs over the recorded peak.
+nlohmann::json mfu_of(const TrialRecord& t) {
+  if (!t.images_per_s) return {{"unavailable", "no throughput recorded"}};
+  return results::model_flop_utilization(t.config, t.environment, *t.images_per_s);
 }
 
 // The metrics that compare frameworks; memory and energy are shown but not tested.
@@ -44,6 +52,10 @@ const std::vector<Metric>& metrics() {
        [](const TrialRecord& t) { return scaled(t.energy_j, 1e-3); }},
       {"cpu_util", "CPU utilization", "%", 1, true,
        [](const TrialRecord& t) { return t.cpu_util_mean_pct; }},
+      {"mfu", "Model FLOP utilization", "%", 1, true, [](const TrialRecord& t) {
+         return mfu_of(t).contains("mfu") ? std::optional<double>(100 * mfu_of(t)["mfu"].get<double>())
+                                          : std::nullopt;
+       }},
   };
   return all;
 }
@@ -81,6 +93,9 @@ std::string GroupSummary::unavailable(const std::string& metric_id) const {
       metric_id == "gpu_util" || metric_id == "gpu_mem_peak" || metric_id == "energy";
   if (gpu_metric && !gpu_unavailable_reason.empty()) {
     return fmt::format("n/a ({})", gpu_unavailable_reason);
+  }
+  if (metric_id == "mfu" && !mfu_unavailable_reason.empty()) {
+    return fmt::format("n/a ({})", mfu_unavailable_reason);
   }
   if (metric_id == "time_to_target") {
     return target_accuracy ? "n/a (target never reached)" : "n/a (no target set)";
@@ -195,6 +210,9 @@ Study build_study(const results::ResultsSnapshot& snapshot) {
     note_machine_and_check(g, t);
     if (t.time_to_target_s) ++g.reached_target;
     if (!t.gpu_unavailable_reason.empty()) g.gpu_unavailable_reason = t.gpu_unavailable_reason;
+    if (const auto mfu = mfu_of(t); mfu.contains("unavailable")) {
+      g.mfu_unavailable_reason = mfu["unavailable"].get<std::string>();
+    }
     for (const auto& m : metrics()) {
       if (const auto v = m.value(t)) g.values[m.id].push_back(*v);
     }

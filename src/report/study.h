@@ -51,6 +51,7 @@ struct GroupSummary {
   std::optional<double> target_accuracy;              // the recipe's target, when recorded
   int reached_target = 0;                             // completed trials that reached it
   std::string gpu_unavailable_reason;                 // why GPU metrics are absent
+  std::string mfu_unavailable_reason;                 // why model FLOP utilization is absent
   // Machine guardrails (telemetry/guardrails.h): completed trials that ran on a busy or
   // throttled machine, with the first one's reason; and whether `cifarbench check` passed for
   // this framework's version on the machine of every trial ("pass", else what it recorded).

@@ -250,6 +250,13 @@ std::vector<Table> build_tables(const Study& study) {
                                metric("gpu_util"), false));
   tables.push_back(stats_table(study, "table4_throughput", "Table 4. Throughput (images/s)",
                                metric("throughput"), false));
+  tables.push_back(stats_table(study, "table4b_mfu",
+                               "Table 4b. Model FLOP utilization (% of the measured peak)",
+                               metric("mfu"), false));
+  tables.back().notes.push_back(
+      "Achieved model FLOP/s = throughput × 3 × the forward pass's FLOPs per image (a "
+      "multiply-add counts 2); the peak is an fp32 matrix product through the machine's BLAS on "
+      "all cores, measured once (cifarbench env). GPU peaks are not measured: n/a there.");
 
   Table tta{
       "table5_time_to_accuracy",

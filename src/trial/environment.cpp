@@ -15,6 +15,7 @@
 
 #include "backends/backend.h"
 #include "conformance/check.h"
+#include "trial/peak.h"
 #include "core/build_info.h"
 #include "model/zoo.h"
 #include "telemetry/nvml.h"
@@ -139,6 +140,7 @@ nlohmann::json capture_environment() {
   else if (blas.find("atlas") != std::string::npos) blas_kind = "ATLAS";
   else if (blas.find("/blas/") != std::string::npos) blas_kind = "reference BLAS (slow)";
   env["blas"] = {{"library", blas.empty() ? "libblas.so.3 not found" : blas}, {"kind", blas_kind}};
+  env["peak"] = cpu_peak(cpu.model, cpu.logical_cores, blas, /*measure=*/true);  // for MFU
 
   env["build"] = {{"cifarbench_version", build::kVersion},
                   {"git_commit", build::kGitCommit},
@@ -213,6 +215,16 @@ std::string format_environment(const nlohmann::json& env) {
   line("memory", fmt::format("{:.1f} GiB", env["memory_bytes"].get<long long>() / 1073741824.0));
   line("BLAS", fmt::format("{} ({})", env["blas"]["kind"].get<std::string>(),
                            env["blas"]["library"].get<std::string>()));
+  const auto& peak = env.value("peak", nlohmann::json::object());
+  if (peak.contains("cpu_fp32_flops_per_s")) {
+    line("CPU peak (for MFU)",
+         fmt::format("{:.1f} GFLOP/s fp32 ({}; load average {:.2f} then; `env --measure-peak` "
+                     "measures again)",
+                     peak["cpu_fp32_flops_per_s"].get<double>() / 1e9, peak.value("method", ""),
+                     peak.value("load_1m_at_measurement", -1.0)));
+  } else {
+    line("CPU peak (for MFU)", "n/a (" + peak.value("unavailable", std::string("not measured")) + ")");
+  }
   out += "backends\n";
   for (const auto& b : env["backends"]) {
     if (b["available"].get<bool>()) {

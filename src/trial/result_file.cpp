@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/atomic_file.h"
+#include "results/mfu.h"
 #include "core/error.h"
 #include "trial/trial.h"
 
@@ -100,11 +101,15 @@ void ResultFileWriter::on_start(const TrialStart& start) {
 
 void ResultFileWriter::on_epoch(const TrialOutcome& so_far, const EpochStats&) {
   doc_["result"] = to_json(so_far);
+  doc_["result"]["model_flop_utilization"] =
+      results::model_flop_utilization(doc_["config"], doc_["environment"], so_far.images_per_s);
   write();
 }
 
 void ResultFileWriter::on_finish(const TrialOutcome& outcome, const telemetry::SampleLog&) {
   doc_["result"] = to_json(outcome);
+  doc_["result"]["model_flop_utilization"] =
+      results::model_flop_utilization(doc_["config"], doc_["environment"], outcome.images_per_s);
   write();
 }
 

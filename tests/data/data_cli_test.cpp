@@ -176,6 +176,11 @@ TEST(RunWithArchiveData, TheArchiveIsImportedOnceAndReusedByLaterRuns) {
   const auto trial = nlohmann::json::parse(
       testing::read_file(dir / "first" / "trials" / "torch_tiny-cnn_r_seed_1" / "result.json"));
   EXPECT_EQ(trial["config"]["data"]["path"], import_dir.string()) << trial["config"]["data"];
+  // Every result carries its model FLOP utilization against the machine's measured peak.
+  const auto& mfu = trial["result"]["model_flop_utilization"];
+  EXPECT_GT(mfu.value("mfu", 0.0), 0.0) << mfu.dump();
+  EXPECT_GT(trial["environment"]["peak"].value("cpu_fp32_flops_per_s", 0.0), 1e9);
+  EXPECT_NE(first.out.find("model FLOP utilization"), std::string::npos);
   // The console ends with the answer: the verdict section comes after the tables.
   const auto verdict = first.out.rfind("Verdict\n-------");
   ASSERT_NE(verdict, std::string::npos) << first.out;

@@ -45,10 +45,14 @@ inline void fill_plausible_results(results::ResultsStore& store, const Plausible
       t.device = study.with_gpu ? "cuda:0" : "cpu";
       t.dataset = study.synthetic ? "synthetic" : "cifar10";
       t.synthetic = study.synthetic;
-      t.config = {{"epochs", study.epochs}, {"lr", 0.1}};
+      t.config = {{"epochs", study.epochs},
+                  {"lr", 0.1},
+                  {"model_info", {{"mflops_per_image", 20.0}}},
+                  {"recipe", {{"hardware", {{"device", t.device}}}}}};
       t.environment = {{"os", {{"name", "Debian GNU/Linux 12"}}},
                        {"cpu", {{"model", "Test CPU @ 2.0GHz"}, {"logical_cores", 2}}},
-                       {"blas", {{"library", "libopenblas.so.0"}}}};
+                       {"blas", {{"library", "libopenblas.so.0"}}},
+                       {"peak", {{"cpu_fp32_flops_per_s", 190e9}}}};
       t.status = TrialStatus::running;
       store.upsert_trial(t);
       // Frameworks differ clearly in speed and a little in accuracy; seeds add noise.

@@ -1,0 +1,114 @@
+#include "trial/peak.h"
+
+#include <dlfcn.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <vector>
+
+#include "core/atomic_file.h"
+
+namespace cb::trial {
+namespace {
+
+using Sgemm = void (*)(const char*, const char*, const int*, const int*, const int*, const float*,
+                       const float*, const int*, const float*, const int*, const float*, float*,
+                       const int*);
+
+std::string peak_key(const std::string& cpu_model, int logical_cores, const std::string& blas) {
+  return fmt::format("{} | {} logical cores | {}", cpu_model, logical_cores, blas);
+}
+
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double load = -1;
+  in >> load;
+  return load;
+}
+
+}  // namespace
+
+std::optional<PeakMeasurement> measure_sgemm_peak(const std::string& library, int size, int runs,
+                                                  std::string& why_not) {
+  // Never closed: BLAS libraries keep thread pools that must not outlive their code.
+  void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    why_not = fmt::format("{} could not be loaded: {}", library, dlerror());
+    return std::nullopt;
+  }
+  const auto sgemm = reinterpret_cast<Sgemm>(dlsym(handle, "sgemm_"));
+  if (sgemm == nullptr) {
+    why_not = fmt::format("{} has no sgemm_", library);
+    return std::nullopt;
+  }
+  const std::size_t elements = static_cast<std::size_t>(size) * static_cast<std::size_t>(size);
+  std::vector<float> a(elements), b(elements), c(elements, 0.0f);
+  for (std::size_t i = 0; i < elements; ++i) {
+    a[i] = static_cast<float>(i % 7) * 0.01f;
+    b[i] = static_cast<float>(i % 5) * 0.02f;
+  }
+  const float alpha = 1.0f, beta = 0.0f;
+  PeakMeasurement m;
+  m.size = size;
+  m.runs = runs;
+  m.library = library;
+  for (int r = -1; r < runs; ++r) {  // r = -1: warm-up (thread pool start, page faults)
+    const auto start = std::chrono::steady_clock::now();
+    sgemm("N", "N", &size, &size, &size, &alpha, a.data(), &size, b.data(), &size, &beta, c.data(),
+          &size);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (r >= 0 && s > 0) m.flops_per_s = std::max(m.flops_per_s, 2.0 * size * size * size / s);
+  }
+  return m;
+}
+
+std::filesystem::path peak_cache_path() {
+  if (const char* f = std::getenv("CIFARBENCH_PEAK_FILE"); f && *f) return f;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
+    return std::filesystem::path(x) / "cifarbench/peak.json";
+  }
+  if (const char* h = std::getenv("HOME"); h && *h) {
+    return std::filesystem::path(h) / ".cache/cifarbench/peak.json";
+  }
+  return std::filesystem::temp_directory_path() / "cifarbench-peak.json";
+}
+
+nlohmann::json cpu_peak(const std::string& cpu_model, int logical_cores, const std::string& blas,
+                        bool measure) {
+  if (blas.empty()) return {{"unavailable", "libblas.so.3 not found"}};
+  const std::string key = peak_key(cpu_model, logical_cores, blas);
+  const auto path = peak_cache_path();
+  if (std::ifstream in(path); in) {
+    const auto cached = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (cached.is_object() && cached.value("key", "") == key &&
+        cached.value("cpu_fp32_flops_per_s", 0.0) > 0) {
+      return cached;
+    }
+  }
+  if (!measure) return {{"unavailable", fmt::format("not measured yet ({})", path.string())}};
+  std::string why_not;
+  constexpr int kSize = 1024, kRuns = 7;
+  const auto m = measure_sgemm_peak(blas, kSize, kRuns, why_not);
+  if (!m) return {{"unavailable", why_not}};
+  nlohmann::json record = {
+      {"cpu_fp32_flops_per_s", m->flops_per_s},
+      {"method", fmt::format("sgemm {0}×{0}×{0}, best of {1} after a warm-up, the BLAS's default "
+                             "threads (all cores)",
+                             m->size, m->runs)},
+      {"library", blas},
+      {"key", key},
+      // Other work on the machine lowers the figure, and it stays cached: say how busy it was.
+      {"load_1m_at_measurement", load_average()}};
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  try {
+    write_file_atomically(path, record.dump(2) + "\n");
+  } catch (const std::exception&) {
+    // An unwritable cache only costs a measurement next time.
+  }
+  return record;
+}
+
+}  // namespace cb::trial

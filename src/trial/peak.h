@@ -1,0 +1,42 @@
+// The machine's peak for model FLOP utilization (MFU): a dense single-precision matrix product
+// through the BLAS that libblas.so.3 resolves to (the one LibTorch, dlib and NumPy use here),
+// all cores, best of several runs. Measured once per machine and BLAS, cached beside the check
+// record ($XDG_CACHE_HOME/cifarbench/peak.json), and embedded in every environment record.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace cb::trial {
+
+struct PeakMeasurement {
+  double flops_per_s = 0;  // best run
+  int size = 0;            // n of the n×n×n product
+  int runs = 0;
+  std::string library;     // the BLAS file
+};
+
+// Measures sgemm n×n×n `runs` times (after one warm-up) through `library`'s Fortran `sgemm_`;
+// nullopt with `why_not` set when the library or the symbol cannot be loaded.
+std::optional<PeakMeasurement> measure_sgemm_peak(const std::string& library, int size, int runs,
+                                                  std::string& why_not);
+
+// Where the cached peak lives: $CIFARBENCH_PEAK_FILE, else $XDG_CACHE_HOME/cifarbench/peak.json,
+// else ~/.cache/cifarbench/peak.json.
+std::filesystem::path peak_cache_path();
+
+// The environment record's "peak" entry: {"cpu_fp32_flops_per_s", "method", "library", "key",
+// "measured"} from the cache when its key (CPU model, logical cores, BLAS file) matches, else
+// measured now (when `measure` is set) and cached; {"unavailable": reason} otherwise. The GPU's
+// peak is not measured (no cuBLAS product in this build): GPU trials report MFU as n/a.
+nlohmann::json cpu_peak(const std::string& cpu_model, int logical_cores, const std::string& blas,
+                        bool measure);
+
+// Training FLOPs per image under the convention every MFU here uses: 3 × the forward pass's
+// FLOPs (backward ≈ 2 × forward; a multiply-add counts 2), as in PaLM's and MLPerf's MFU.
+inline double training_flops_per_image(double forward_flops) { return 3.0 * forward_flops; }
+
+}  // namespace cb::trial
