@@ -170,6 +170,7 @@ Suite parse_suite(const toml::table& table, const std::string& source,
       recipes->table(key.str());  // unused recipe tables are allowed (shared files)
     }
   }
+  if (auto executor = root.table("executor")) s.executor = parse_executor(*executor);
   root.table("defaults");
   root.reject_unknown_keys();
   return s;
