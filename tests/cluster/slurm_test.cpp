@@ -259,6 +259,53 @@ TEST_F(SlurmSuite, KilledSubmitterResumesWithoutSubmittingAnyTrialTwice) {
   }
 }
 
+TEST_F(SlurmSuite, CtrlCWithoutATerminalCancelsTheSuitesJobs) {
+  const fs::path results = dir_ / "ctrlc";
+  const fs::path first = results / "trials" / "torch_tiny-cnn_r_seed_1";
+  const pid_t run = start_cifarbench({"run", write_suite("ctrlc", 200, "[1, 2]").string(), "--results",
+                                      results.string(), "--order", "grid"},
+                                     dir_ / "ctrlc.log");
+  ASSERT_TRUE(wait_for([&] { return epochs_written(first) >= 1; }, 120)) << read_all(dir_ / "ctrlc.log");
+  kill(run, SIGINT);
+  EXPECT_EQ(wait_exit(run, 60), 130) << read_all(dir_ / "ctrlc.log");
+  const std::string log = read_all(dir_ / "ctrlc.log");
+  EXPECT_NE(log.find("cancelled 2 Slurm job(s)"), std::string::npos) << log;
+  // Slurm no longer runs them.
+  ASSERT_TRUE(wait_for([] { return run_process({"squeue", "--me", "--noheader"}).out.empty(); }, 30));
+  const auto s = load(results);
+  for (const auto& t : s.trials) {
+    EXPECT_EQ(t.status, results::TrialStatus::interrupted) << t.key;
+    EXPECT_NE(t.error.find("cancelled by Ctrl-C"), std::string::npos) << t.error;
+  }
+  EXPECT_GE(epochs_of(s, trial_with(s, "seed=1").id), 1u) << "its epochs so far are kept";
+}
+
+TEST_F(SlurmSuite, CollectImportsWhatJobsWroteAfterTheSubmitterDied) {
+  const fs::path results = dir_ / "collect";
+  const pid_t run = start_cifarbench({"run", write_suite("collect", 3, "[1, 2]").string(), "--results",
+                                      results.string()},
+                                     dir_ / "collect.log");
+  ASSERT_TRUE(wait_for([&] {
+    return !job_id_of(results, "torch_tiny-cnn_r_seed_1").empty() && !job_id_of(results, "torch_tiny-cnn_r_seed_2").empty();
+  }, 60)) << read_all(dir_ / "collect.log");
+  kill(run, SIGKILL);
+  waitpid(run, nullptr, 0);
+  ASSERT_TRUE(wait_for([] { return run_process({"squeue", "--me", "--noheader"}).out.empty(); }, 120));
+  const auto before = load(results);
+  for (const auto& t : before.trials) EXPECT_NE(t.status, results::TrialStatus::completed) << "nobody imported yet";
+  const auto r = run_cifarbench({"collect", results.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("2 completed"), std::string::npos) << r.out;
+  const auto s = load(results);
+  for (const auto& t : s.trials) {
+    EXPECT_EQ(t.status, results::TrialStatus::completed) << t.key << ": " << t.error;
+    EXPECT_EQ(epochs_of(s, t.id), 3u) << t.key;
+  }
+  const auto missing = run_cifarbench({"collect", (dir_ / "nothing-here").string()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("nothing-here"), std::string::npos) << missing.err;
+}
+
 TEST_F(SlurmSuite, JobOverItsTimeLimitIsRecordedWithSlurmsReasonAndItsEpochsKept) {
   // Slurm's limits are whole minutes: --time=1 (after the suite's limit, so it wins) stops a
   // trial of many epochs that would not stop itself before its own, larger limit.
