@@ -98,6 +98,7 @@ CommandOutput run_command(const std::vector<std::string>& argv) {
   const pid_t pid = fork();
   if (pid < 0) throw CheckFailed("fork failed: cannot run " + argv.at(0));
   if (pid == 0) {
+    setpgid(0, 0);  // a Ctrl-C at the terminal is the caller's to handle, not the command's
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
     const int devnull = open("/dev/null", O_RDONLY);

@@ -42,7 +42,8 @@ struct CommandOutput {
 };
 
 // Runs argv (argv[0] searched in PATH) with stdin from /dev/null, capturing stdout and stderr,
-// and waits for it. Never throws for a failing command: the caller judges exit_code.
+// and waits for it, in a process group of its own (a Ctrl-C at the terminal does not kill it).
+// Never throws for a failing command: the caller judges exit_code.
 CommandOutput run_command(const std::vector<std::string>& argv);
 
 // The last `bytes` of a file ("…" first when cut), "" when it cannot be read.

@@ -52,13 +52,24 @@ JobState::Phase phase_of(const std::string& state) {
   return JobState::Phase::ended;
 }
 
+// A Slurm command; InputError when it is not installed here (Slurm was asked for).
+CommandOutput slurm_command(const std::vector<std::string>& argv) {
+  CommandOutput r = run_command(argv);
+  if (r.exit_code == 127 && r.out.empty() && r.err.empty()) {
+    throw InputError(fmt::format("executor slurm: `{}` was not found in PATH; run the suite on a "
+                                 "machine with Slurm's commands (a cluster's login node), or "
+                                 "use --executor local", argv.at(0)));
+  }
+  return r;
+}
+
 struct QueueRow {
   std::string id, state, reason, name;
 };
 
 // squeue --me: this user's jobs that Slurm still schedules (one call for all of them).
 std::vector<QueueRow> squeue_rows() {
-  const CommandOutput r = run_command({"squeue", "--me", "--noheader", "--format=%i|%T|%r|%j"});
+  const CommandOutput r = slurm_command({"squeue", "--me", "--noheader", "--format=%i|%T|%r|%j"});
   if (r.exit_code != 0) {
     throw CheckFailed(fmt::format("squeue failed (exit status {}): {}", r.exit_code,
                                   first_line(r.err.empty() ? r.out : r.err)));
@@ -87,7 +98,7 @@ bool sacct_states(const std::vector<std::string>& ids, std::map<std::string, Job
     if (!list.empty()) list += ',';
     list += id;
   }
-  const CommandOutput r = run_command({"sacct", "--noheader", "--parsable2", "--allocations", "--jobs=" + list,
+  const CommandOutput r = slurm_command({"sacct", "--noheader", "--parsable2", "--allocations", "--jobs=" + list,
                                        "--format=JobIDRaw,State,ExitCode,Reason"});
   if (r.exit_code != 0) {
     spdlog::debug("sacct: {}; job states come from scontrol", first_line(r.err + r.out));
@@ -110,7 +121,7 @@ bool sacct_states(const std::vector<std::string>& ids, std::map<std::string, Job
 
 // `scontrol show job ID`: known until MinJobAge after the job ended; "Invalid job id" after.
 JobState scontrol_state(const std::string& id) {
-  const CommandOutput r = run_command({"scontrol", "--oneliner", "show", "job", id});
+  const CommandOutput r = slurm_command({"scontrol", "--oneliner", "show", "job", id});
   JobState s;
   if (r.exit_code != 0) return s;  // gone
   std::string exit_code;
@@ -166,7 +177,7 @@ std::string sbatch_script(const SlurmSettings& settings, const SlurmJobSpec& job
 }
 
 std::string submit_job(const std::filesystem::path& script) {
-  const CommandOutput r = run_command({"sbatch", "--parsable", script.string()});
+  const CommandOutput r = slurm_command({"sbatch", "--parsable", script.string()});
   const std::string id = first_line(r.out).substr(0, first_line(r.out).find(';'));  // "id;cluster"
   if (r.exit_code != 0 || id.empty() || id.find_first_not_of("0123456789_") != std::string::npos) {
     throw CheckFailed(fmt::format("sbatch {} failed (exit status {}): {}", script.string(), r.exit_code,
@@ -210,7 +221,7 @@ bool cancel_jobs(const std::vector<std::string>& job_ids) {
   if (job_ids.empty()) return true;
   std::vector<std::string> argv = {"scancel"};
   argv.insert(argv.end(), job_ids.begin(), job_ids.end());
-  const CommandOutput r = run_command(argv);
+  const CommandOutput r = slurm_command(argv);
   if (r.exit_code != 0) spdlog::warn("scancel failed (exit status {}): {}", r.exit_code, trim(r.err));
   return r.exit_code == 0;
 }

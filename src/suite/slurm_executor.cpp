@@ -1,6 +1,7 @@
 #include "suite/slurm_executor.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,6 +23,7 @@ struct InFlight {
   std::string job_id;
   int known_epochs = 0;
   bool started = false;
+  int gone_polls = 0;  // rounds in a row in which Slurm did not know the job
 };
 
 std::string job_log_tail(const std::filesystem::path& dir, const std::string& job_id) {
@@ -91,7 +93,13 @@ class SlurmRun {
     if (in_flight_.empty()) return;
     std::vector<std::string> ids;
     for (const auto& j : in_flight_) ids.push_back(j.job_id);
-    auto states = query_jobs(ids);
+    std::map<std::string, JobState> states;
+    try {
+      states = query_jobs(ids);
+    } catch (const CheckFailed& e) {  // a busy slurmctld times out now and then: ask again later
+      spdlog::warn("{} (asking again in {} s)", e.what(), opt_.settings.poll_interval_s);
+      return;
+    }
     for (auto it = in_flight_.begin(); it != in_flight_.end();) {
       const results::TrialRecord rec = record_of(it->trial.key);
       const ImportedTrial imported = import_trial_files(store_, rec, it->trial.dir, it->known_epochs);
@@ -100,7 +108,11 @@ class SlurmRun {
         it->known_epochs = imported.epochs;
       }
       const JobState& job = states[it->job_id];
-      if (job.phase == JobState::Phase::queued || job.phase == JobState::Phase::running) {
+      it->gone_polls = job.phase == JobState::Phase::gone ? it->gone_polls + 1 : 0;
+      // Unknown to Slurm twice in a row (not a one-off answer of a busy controller): ended.
+      const bool waiting = job.phase == JobState::Phase::gone && it->gone_polls < 2 &&
+                           !(imported.found && results::is_terminal(imported.status));
+      if (waiting || job.phase == JobState::Phase::queued || job.phase == JobState::Phase::running) {
         if (job.phase == JobState::Phase::running && !it->started) {
           fmt::print("{}: running (job {})\n", it->trial.key, it->job_id);
           it->started = true;
@@ -145,7 +157,8 @@ class SlurmRun {
     cancel_jobs(ids);
     for (const auto& j : in_flight_) {
       const results::TrialRecord rec = record_of(j.trial.key);
-      (void)import_trial_files(store_, rec, j.trial.dir, j.known_epochs);  // its epochs so far
+      const ImportedTrial imported = import_trial_files(store_, rec, j.trial.dir, j.known_epochs);
+      if (imported.found && imported.status == TrialStatus::completed) continue;  // done before the cancel
       store_.set_trial_status(rec.id, TrialStatus::interrupted,
                               fmt::format("cancelled by Ctrl-C: Slurm job {} cancelled (scancel)", j.job_id));
     }

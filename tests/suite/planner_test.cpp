@@ -357,3 +357,24 @@ TEST(SbatchScript, OneTaskExecsTheTrialAndManyTasksUseSrunWithARendezvousPort) {
 
 }  // namespace
 }  // namespace cb::suite
+
+namespace cb::suite {
+namespace {
+
+TEST_F(Planner, WithTheSlurmExecutorTheJobsNodeJudgesExecutionSettings) {
+  const std::string text = R"(
+[matrix]
+frameworks = ["nobf16"]
+models = ["simple-cnn"]
+recipes = ["half"]
+[recipes.half.hardware]
+precision = "bf16"
+)";
+  EXPECT_TRUE(plan_trials(suite_from(text), nullptr).empty()) << "locally: left out (the backend says no)";
+  const auto trials = plan_trials(suite_from("[executor]\nkind = \"slurm\"\n" + text), nullptr);
+  ASSERT_EQ(trials.size(), 1u) << "a login node's answer is not the GPU node's";
+  EXPECT_EQ(trials[0].recipe, "half");
+}
+
+}  // namespace
+}  // namespace cb::suite
