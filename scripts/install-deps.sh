@@ -20,6 +20,8 @@ PACKAGES=(
   python3-torch
   # reports: figures and the headless browser that checks the HTML report
   gnuplot-nox chromium
+  # the localhost Slurm the cluster tests start (tests/cluster)
+  slurm-wlm munge
 )
 
 if [[ "${1:-}" == "--list" ]]; then

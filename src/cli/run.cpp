@@ -1,5 +1,5 @@
-// `cifarbench run [SUITE]`: plans a suite's trials, runs each in its own child process, and
-// ends with the summary tables and the path of the HTML report.
+// `cifarbench run [SUITE]`: plans a suite's trials, runs each in its own child process (or as a
+// Slurm job, --executor slurm), and ends with the summary tables and the HTML report's path.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -34,6 +34,7 @@ struct RunOptions {
   bool restart_changed = false;
   bool dry_run = false;
   std::string order;  // "" = the suite's
+  std::string executor;  // "" = the suite's [executor] kind
   std::optional<std::uint64_t> order_seed;
 };
 
@@ -99,6 +100,7 @@ int run(const RunOptions& o) {
   suite::Suite suite = suite::load_suite(suite_path);
   if (!o.order.empty()) suite.order = *suite::parse_trial_order(o.order);
   if (o.order_seed) suite.order_seed = o.order_seed;
+  if (!o.executor.empty()) suite.executor.kind = *suite::parse_executor_kind(o.executor);
   if (suite.dataset == "synthetic" && !o.data_path.empty()) {
     throw InputError(fmt::format("--data {}: suite {} uses the synthetic dataset, which reads no "
                                  "data; drop --data or set the suite's dataset",
@@ -149,7 +151,12 @@ const CommandRegistration registration{"run", 10, [](CLI::App& app) {
   cmd->add_flag("--restart-changed", o->restart_changed,
                 "with --resume: run completed trials whose configuration changed again from scratch "
                 "(without it, resuming refuses them)");
-  cmd->add_flag("--dry-run", o->dry_run, "list the planned trials and exit");
+  cmd->add_flag("--dry-run", o->dry_run,
+                "list the planned trials and exit (with --executor slurm: print the sbatch scripts)");
+  cmd->add_option("--executor", o->executor,
+                  "where trials run: local (child processes, one after another) or slurm (one Slurm "
+                  "job each, docs/cluster.md); default: the suite's [executor] kind, else local")
+      ->check(CLI::IsMember({"local", "slurm"}));
   cmd->add_option("--only", o->only, "run only trials whose key contains PATTERN (or matches a glob)");
   cmd->add_option("--data", o->data_path, "dataset path for every trial");
   cmd->add_option("--order", o->order,

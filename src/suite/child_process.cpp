@@ -1,11 +1,13 @@
 #include "suite/child_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -81,6 +83,58 @@ ChildResult run_child(const std::vector<std::string>& argv, const std::filesyste
     if ((sent_term || sent_int) && Clock::now() > kill_deadline) kill(pid, SIGKILL);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  return r;
+}
+
+CommandOutput run_command(const std::vector<std::string>& argv) {
+  CommandOutput r;
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) throw CheckFailed("pipe failed: cannot run " + argv.at(0));
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    throw CheckFailed("pipe failed: cannot run " + argv.at(0));
+  }
+  const pid_t pid = fork();
+  if (pid < 0) throw CheckFailed("fork failed: cannot run " + argv.at(0));
+  if (pid == 0) {
+    setpgid(0, 0);  // a Ctrl-C at the terminal is the caller's to handle, not the command's
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    const int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  for (int open_fds = 2; open_fds > 0;) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;  // Ctrl-C while waiting: the command still ends by itself
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
 

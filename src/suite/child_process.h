@@ -35,6 +35,17 @@ class InterruptHandler {
 ChildResult run_child(const std::vector<std::string>& argv, const std::filesystem::path& stderr_path,
                       double time_limit_s);
 
+// What a short command (sbatch, squeue, ...) printed and how it ended.
+struct CommandOutput {
+  int exit_code = -1;  // exit status, 127 when it could not be started, -1 when killed by a signal
+  std::string out, err;
+};
+
+// Runs argv (argv[0] searched in PATH) with stdin from /dev/null, capturing stdout and stderr,
+// and waits for it, in a process group of its own (a Ctrl-C at the terminal does not kill it).
+// Never throws for a failing command: the caller judges exit_code.
+CommandOutput run_command(const std::vector<std::string>& argv);
+
 // The last `bytes` of a file ("…" first when cut), "" when it cannot be read.
 std::string tail_of_file(const std::filesystem::path& path, std::size_t bytes);
 

@@ -170,6 +170,7 @@ Suite parse_suite(const toml::table& table, const std::string& source,
       recipes->table(key.str());  // unused recipe tables are allowed (shared files)
     }
   }
+  if (auto executor = root.table("executor")) s.executor = parse_executor(*executor);
   root.table("defaults");
   root.reject_unknown_keys();
   return s;
@@ -212,11 +213,15 @@ std::vector<std::string> suite_frameworks(const Suite& suite, std::vector<std::s
   return frameworks;
 }
 
-// Why `backend` cannot run trial `p` (asked before any process starts), or nullopt.
-std::optional<std::string> cannot_run(const backends::Backend& backend, const PlannedTrial& p) {
+// Why `backend` cannot run trial `p` (asked before any process starts), or nullopt. Slurm jobs
+// run on other machines than the one planning them (a login node has no GPU): there the job
+// itself answers for its execution settings, and fails with the backend's reason.
+std::optional<std::string> cannot_run(const backends::Backend& backend, const PlannedTrial& p,
+                                      ExecutorKind executor) {
   if (p.processes > 1 && !backend.supports_distributed()) {
     return fmt::format("{} trains in one process only (processes = {})", p.framework, p.processes);
   }
+  if (executor == ExecutorKind::slurm) return std::nullopt;
   return backend.unsupported(p.execution);
 }
 
@@ -254,7 +259,7 @@ std::vector<PlannedTrial> plan_trials(const Suite& suite, std::vector<std::strin
                   if (vary_batch) p.key += fmt::format("/batch={}", bs);
                   if (vary_device) p.key += fmt::format("/device={}", dev);
                   if (vary_procs) p.key += fmt::format("/processes={}", np);
-                  if (auto why = cannot_run(*backend, p)) {
+                  if (auto why = cannot_run(*backend, p, suite.executor.kind)) {
                     if (skipped) skipped->push_back(fmt::format("{}: skipped: {}", p.key, *why));
                     continue;
                   }

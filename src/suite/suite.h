@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "suite/executor.h"
 
 namespace cb::suite {
 
@@ -73,6 +74,7 @@ struct Suite {
   std::vector<int> batch_sizes{0};
   std::vector<std::string> devices{"cpu"};
   std::vector<int> processes{1};
+  ExecutorSettings executor;          // [executor]: local child processes or Slurm jobs
   toml::table source;                 // the whole file, stored with the results
 };
 

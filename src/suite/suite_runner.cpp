@@ -21,6 +21,8 @@
 #include "results/statistics.h"
 #include "results/store.h"
 #include "suite/child_process.h"
+#include "suite/slurm_executor.h"
+#include "suite/trial_import.h"
 #include "suite/trial_file.h"
 #include "trial/config_diff.h"
 #include "trial/environment.h"
@@ -29,12 +31,6 @@
 namespace cb::suite {
 namespace {
 using Clock = std::chrono::steady_clock;
-
-std::string sanitize(const std::string& key) {
-  std::string out;
-  for (char c : key) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
-  return out;
-}
 
 std::string format_eta(double s) {
   const auto t = static_cast<long long>(s);
@@ -73,6 +69,7 @@ class SuiteRun {
       fmt::print("suite {}: {} trial(s) on {}{}\n", suite_.name, trials.size(), dataset_,
                  opt_.resume ? " (completed ones would be skipped)" : "");
       for (const auto& t : trials) fmt::print("  {}\n", t.key);
+      if (slurm()) print_sbatch_scripts(trials);
       if (suite_.auto_seeds) {
         fmt::print("seeds = \"auto\": then one more seed per round, up to {}, until every comparison's "
                    "95 % CI of {} is within ±{:g} {}\n", suite_.auto_seeds->max,
@@ -109,8 +106,92 @@ class SuiteRun {
   }
 
  private:
+  bool slurm() const { return suite_.executor.kind == ExecutorKind::slurm; }
+
+  SlurmRunOptions slurm_options() const {
+    SlurmRunOptions o;
+    o.settings = suite_.executor.slurm;
+    o.executable = opt_.executable;
+    o.suite_name = suite_.name;
+    o.suite_id = summary_.suite_id;
+    o.job_time_limit_s = hard_time_limit(suite_.time_limit_s);
+    return o;
+  }
+
+  SlurmTrial slurm_trial(const PlannedTrial& t) const {
+    SlurmTrial s;
+    s.key = t.key;
+    s.dir = trial_directory(opt_.results_dir, t.key);
+    s.processes = t.processes;
+    s.threads = t.threads;
+    if (const auto it = attached_.find(t.key); it != attached_.end()) s.job_id = it->second;
+    return s;
+  }
+
+  void print_sbatch_scripts(const std::vector<PlannedTrial>& trials) const {
+    fmt::print("\nexecutor slurm: the sbatch scripts it would submit ({} trial(s)):\n", trials.size());
+    for (const auto& t : trials) {
+      fmt::print("\n# {}\n{}", t.key, sbatch_script(suite_.executor.slurm, slurm_job_spec(slurm_trial(t), slurm_options())));
+    }
+  }
+
+  // Runs `to_run` as Slurm jobs; false when the suite must stop (interrupted).
+  bool run_slurm_trials(const std::vector<PlannedTrial>& to_run) {
+    std::vector<SlurmTrial> jobs;
+    for (const auto& t : to_run) {
+      SlurmTrial s = slurm_trial(t);
+      if (s.job_id.empty()) write_trial_files(t, s.dir);
+      jobs.push_back(std::move(s));
+    }
+    const SlurmRunCounts counts = suite::run_slurm_trials(jobs, slurm_options(), *store_);
+    summary_.completed += counts.completed;
+    summary_.failed += counts.failed;
+    done_ += to_run.size();
+    if (counts.interrupted) summary_.interrupted = true;
+    return !counts.interrupted && !suite_interrupted();
+  }
+
+  // --resume with Slurm: the jobs of unfinished trials that Slurm still runs or queues (by the
+  // recorded id, or by job name when the id was never recorded) are re-attached to, not
+  // submitted again; a job that ended while no `run` watched has its files imported, and a
+  // trial they show completed is kept.
+  void find_slurm_jobs(const std::vector<PlannedTrial>& trials) {
+    std::map<std::string, std::string> recorded;  // key -> job id
+    std::vector<std::string> ids;
+    for (const auto& t : trials) {
+      const auto existing = store_->find_trial(summary_.suite_id, t.key);
+      if (!existing || existing->status == results::TrialStatus::completed) continue;
+      const std::string id = recorded_job_id(trial_directory(opt_.results_dir, t.key));
+      recorded[t.key] = id;
+      if (!id.empty()) ids.push_back(id);
+    }
+    if (recorded.empty()) return;
+    std::map<std::string, std::string> names;  // job id -> name
+    const auto states = query_jobs(ids, &names);
+    std::map<std::string, std::string> by_name;
+    for (const auto& [id, name] : names) by_name[name] = id;
+    for (const auto& [key, recorded_id] : recorded) {
+      std::string id = recorded_id;
+      if (const auto n = by_name.find(slurm_job_name(suite_.name, key)); n != by_name.end()) id = n->second;
+      const auto state = states.find(id);
+      if (id.empty() || state == states.end()) continue;
+      const auto phase = state->second.phase;
+      if (phase == JobState::Phase::queued || phase == JobState::Phase::running) {
+        attached_[key] = id;
+        continue;
+      }
+      const auto rec = store_->find_trial(summary_.suite_id, key);
+      const auto dir = trial_directory(opt_.results_dir, key);
+      const ImportedTrial imported = import_trial_files(*store_, *rec, dir);
+      if (record_job_end(*store_, rec->id, id, state->second, imported, dir) == results::TrialStatus::completed) {
+        fmt::print("{}: Slurm job {} completed while no `run` watched it; kept\n", key, id);
+      }
+    }
+  }
+
   // Runs `to_run` in order; false when the suite must stop (interrupted).
   bool run_trials(const std::vector<PlannedTrial>& to_run) {
+    if (slurm()) return run_slurm_trials(to_run);
     const std::size_t total = done_ + to_run.size();
     for (std::size_t i = 0; i < to_run.size() && !suite_interrupted(); ++i, ++done_) {
       const double elapsed = std::chrono::duration<double>(Clock::now() - suite_start_).count();
@@ -302,9 +383,14 @@ class SuiteRun {
     rec.config["trial_order"] = {{"order", to_string(suite_.order)}, {"seed", order_seed_}};
     summary_.suite_id = store_->begin_suite(rec);
     if (opt_.resume) check_resumable(trials);
+    if (opt_.resume && slurm()) find_slurm_jobs(trials);
     const nlohmann::json env = trial::capture_environment();
     std::vector<PlannedTrial> to_run;
     for (const auto& t : trials) {
+      if (attached_.contains(t.key)) {  // its job still runs: neither restarted nor submitted again
+        to_run.push_back(t);
+        continue;
+      }
       const auto existing = store_->find_trial(summary_.suite_id, t.key);
       const bool completed = existing && existing->status == results::TrialStatus::completed;
       if (completed && opt_.resume && changes(*existing, t).empty()) {
@@ -349,7 +435,8 @@ class SuiteRun {
     f.processes = t.processes;
     f.time_limit_s = suite_.time_limit_s;
     f.out_dir = dir;
-    f.results_dir = opt_.results_dir;
+    // A Slurm job writes only into its directory; this process imports it (trial_import.h).
+    if (!slurm()) f.results_dir = opt_.results_dir;
     f.suite_id = summary_.suite_id;
     f.key = t.key;
     write_trial_file(dir / "trial.json", f);
@@ -358,7 +445,7 @@ class SuiteRun {
 
   // Runs one trial's process and records how it ended; false when the suite was interrupted.
   bool run_one(const PlannedTrial& t) {
-    const std::filesystem::path dir = opt_.results_dir / "trials" / sanitize(t.key);
+    const std::filesystem::path dir = trial_directory(opt_.results_dir, t.key);
     const std::filesystem::path trial_file = write_trial_files(t, dir);
     const ChildResult r = run_child({opt_.executable.string(), "train", "--trial", trial_file.string()},
                                     dir / "stderr.log", hard_time_limit(suite_.time_limit_s));
@@ -412,6 +499,7 @@ class SuiteRun {
   std::size_t done_ = 0;  // trials run so far (for the progress line)
   std::optional<results::DirectoryLock> lock_;
   std::optional<results::ResultsStore> store_;
+  std::map<std::string, std::string> attached_;  // --resume with Slurm: key -> job still running
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "backends/backend.h"
 #include "core/error.h"
+#include "suite/slurm.h"
 #include "suite/suite.h"
 #include "suite/trial_file.h"
 #include "support/temp_dir.h"
@@ -274,6 +275,105 @@ TEST(TrialFile, AMissingOrMistypedFieldIsRefusedNamingTheFileAndKey) {
     EXPECT_NE(std::string(e.what()).find("mistyped.json: key 'processes': wrong type"), std::string::npos)
         << e.what();
   }
+}
+
+}  // namespace
+}  // namespace cb::suite
+
+namespace cb::suite {
+namespace {
+
+TEST(ExecutorTable, ReadsTheSlurmOptions) {
+  const Suite s = suite_from(R"(
+[executor]
+kind = "slurm"
+partition = "gpu"
+account = "proj1"
+qos = "normal"
+cpus_per_trial = 8
+memory = "32G"
+gpus_per_trial = 1
+sbatch_args = ["--constraint=a100"]
+max_in_flight = 4
+[matrix]
+models = ["simple-cnn"]
+)");
+  EXPECT_EQ(s.executor.kind, ExecutorKind::slurm);
+  EXPECT_EQ(s.executor.slurm.partition, "gpu");
+  EXPECT_EQ(s.executor.slurm.account, "proj1");
+  EXPECT_EQ(s.executor.slurm.qos, "normal");
+  EXPECT_EQ(s.executor.slurm.cpus_per_trial, 8);
+  EXPECT_EQ(s.executor.slurm.memory, "32G");
+  EXPECT_EQ(s.executor.slurm.gpus_per_trial, 1);
+  EXPECT_EQ(s.executor.slurm.sbatch_args, std::vector<std::string>{"--constraint=a100"});
+  EXPECT_EQ(s.executor.slurm.max_in_flight, 4);
+  EXPECT_EQ(suite_from("[matrix]\nmodels = [\"simple-cnn\"]\n").executor.kind, ExecutorKind::local);
+}
+
+TEST(ExecutorTable, RefusesABadValueNamingTheKey) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"kind = \"pbs\"", "executor.kind"},
+      {"memory = \"lots\"", "executor.memory"},
+      {"sbatch_args = [\"constraint=a100\"]", "executor.sbatch_args"},
+      {"gpus = 1", "executor.gpus"},
+      {"max_in_flight = -1", "executor.max_in_flight"}};
+  for (const auto& [line, key] : cases) {
+    try {
+      (void)suite_from("[executor]\n" + line + "\n[matrix]\nmodels = [\"simple-cnn\"]\n");
+      ADD_FAILURE() << line << " was accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(SbatchScript, OneTaskExecsTheTrialAndManyTasksUseSrunWithARendezvousPort) {
+  SlurmSettings settings;
+  settings.partition = "gpu";
+  settings.gpus_per_trial = 1;
+  settings.sbatch_args = {"--time=5"};
+  SlurmJobSpec job;
+  job.name = "cifarbench:s:torch/resnet20/default/seed=1";
+  job.work_dir = "/home/me/work dir";
+  job.log = "/r/trials/x/slurm-%j.log";
+  job.command = {"/opt/cifarbench", "train", "--trial", "/r/trials/x/trial.json"};
+  job.threads = 4;
+  job.time_limit_s = 3630;
+  const std::string one = sbatch_script(settings, job);
+  EXPECT_NE(one.find("#SBATCH --time=61\n"), std::string::npos) << one;
+  EXPECT_LT(one.find("--time=61"), one.find("--time=5")) << "the extra arguments come last and win";
+  EXPECT_NE(one.find("#SBATCH --chdir='/home/me/work dir'\n"), std::string::npos) << one;
+  EXPECT_NE(one.find("#SBATCH --cpus-per-task=4\n"), std::string::npos) << one;
+  EXPECT_NE(one.find("#SBATCH --gpus-per-task=1\n"), std::string::npos) << one;
+  EXPECT_NE(one.find("#SBATCH --partition=gpu\n"), std::string::npos) << one;
+  EXPECT_NE(one.find("exec /opt/cifarbench train --trial /r/trials/x/trial.json\n"), std::string::npos) << one;
+  EXPECT_EQ(one.find("srun"), std::string::npos);
+  job.tasks = 2;
+  const std::string two = sbatch_script(settings, job);
+  EXPECT_NE(two.find("#SBATCH --ntasks=2\n"), std::string::npos) << two;
+  EXPECT_NE(two.find("export MASTER_PORT="), std::string::npos) << two;
+  EXPECT_NE(two.find("srun --kill-on-bad-exit=1 /opt/cifarbench train"), std::string::npos) << two;
+}
+
+}  // namespace
+}  // namespace cb::suite
+
+namespace cb::suite {
+namespace {
+
+TEST_F(Planner, WithTheSlurmExecutorTheJobsNodeJudgesExecutionSettings) {
+  const std::string text = R"(
+[matrix]
+frameworks = ["nobf16"]
+models = ["simple-cnn"]
+recipes = ["half"]
+[recipes.half.hardware]
+precision = "bf16"
+)";
+  EXPECT_TRUE(plan_trials(suite_from(text), nullptr).empty()) << "locally: left out (the backend says no)";
+  const auto trials = plan_trials(suite_from("[executor]\nkind = \"slurm\"\n" + text), nullptr);
+  ASSERT_EQ(trials.size(), 1u) << "a login node's answer is not the GPU node's";
+  EXPECT_EQ(trials[0].recipe, "half");
 }
 
 }  // namespace

@@ -90,6 +90,19 @@ TEST(RunCommand, DryRunListsEveryPlannedTrial) {
   EXPECT_NE(r.out.find("torch/tiny-cnn/r/seed=3"), std::string::npos) << r.out;
 }
 
+TEST(RunCommand, SlurmExecutorWithoutSlurmCommandsExits2NamingTheMissingOne) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  TempDir dir;
+  const auto suite = write_suite(dir, 1, "[1]");
+  const auto r = run_cifarbench({"run", suite.string(), "--results", (dir / "r").string(), "--executor", "slurm"},
+                                {"PATH=" + (dir / "empty").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("`sbatch` was not found in PATH"), std::string::npos) << r.err;
+  const auto bad = run_cifarbench({"run", suite.string(), "--executor", "pbs", "--dry-run"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--executor"), std::string::npos) << bad.err;
+}
+
 TEST(RunCommand, MalformedSuiteNamesLineAndColumnAndExits2) {
   TempDir dir;
   std::ofstream(dir / "bad.toml") << "name = \"x\"\n[matrix\nmodels = [\"resnet20\"]\n";
