@@ -12,6 +12,7 @@
 
 #include "suite/trial_file.h"
 #include "trial/environment.h"
+#include "trial/malloc_policy.h"
 #include "launch/launch_env.h"
 #include "launch/local_world.h"
 #include "trial/progress.h"
@@ -192,7 +193,10 @@ int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironme
   std::error_code ec;
   std::filesystem::create_directories(spec.out_dir, ec);
   if (ec) throw InputError(fmt::format("--out {}: cannot create directory: {}", spec.out_dir.string(), ec.message()));
-  const nlohmann::json environment = trial::capture_environment();
+  // Before any framework allocates: the same allocation policy for every framework.
+  const nlohmann::json malloc_record = trial::apply_malloc_policy(trial::malloc_policy_from_environment());
+  nlohmann::json environment = trial::capture_environment();
+  environment["malloc"] = malloc_record;
   // Other ranks keep their own figures and telemetry beside it, in rank-<r>.json.
   const std::filesystem::path result_path =
       spec.out_dir / (leader ? std::string("result.json") : fmt::format("rank-{}.json", spec.shard.rank));

@@ -52,6 +52,7 @@ const char* const kResultVariables[] = {
     "CUBLAS_WORKSPACE_CONFIG", "NVIDIA_TF32_OVERRIDE", "PYTORCH_CUDA_ALLOC_CONF",
     "TF_CPP_MIN_LOG_LEVEL",  "TF_ENABLE_ONEDNN_OPTS", "TF_XLA_FLAGS",
     "LD_PRELOAD",            "CIFARBENCH_DATA",      "CIFARBENCH_TF_LIB",
+    "CIFARBENCH_MALLOC",     "GLIBC_TUNABLES",
 };
 }  // namespace
 

@@ -350,3 +350,36 @@ TEST(CliCommand, AnUnknownSubcommandIsNamed) {
 
 }  // namespace
 }  // namespace cb
+
+namespace cb {
+namespace {
+
+// The allocation policy (trial/malloc_policy.h) is applied in the trial's process and recorded
+// in its environment; a bad value is refused naming the variable.
+TEST(TrainCommand, TheMallocPolicyIsAppliedAndRecordedInTheTrialsEnvironment) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  for (const std::string policy : {"keep", "system"}) {
+    TempDir dir;
+    const auto r = testing::run_cifarbench(
+        {"train", "--model", "simple-cnn", "--dataset", "synthetic", "--synthetic-train", "64",
+         "--synthetic-test", "16", "--batch-size", "32", "--epochs", "1", "--out",
+         dir.path().string()},
+        {"CIFARBENCH_MALLOC=" + policy});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::ifstream in(dir / "result.json");
+    const auto doc = nlohmann::json::parse(in);
+    EXPECT_EQ(doc["environment"]["malloc"]["policy"], policy);
+    EXPECT_EQ(doc["environment"]["malloc"]["applied"], true);
+    if (policy == "keep") {
+      EXPECT_EQ(doc["environment"]["malloc"]["mmap_threshold"], 33554432);
+    }
+  }
+  TempDir dir;
+  const auto bad = testing::run_cifarbench(
+      {"train", "--dataset", "synthetic", "--out", dir.path().string()}, {"CIFARBENCH_MALLOC=never"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("CIFARBENCH_MALLOC=never"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace cb
