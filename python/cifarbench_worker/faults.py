@@ -1,6 +1,8 @@
 """Fault injection for the harness's failure tests (a testing aid, documented in
 docs/backends/python.md): CIFARBENCH_WORKER_FAULT=<what>@<op>:<n> makes the n-th call of <op>
-raise (raise), never answer (hang) or die by SIGKILL (kill), e.g. "kill@train_step:3".
+raise (raise), never answer (hang) or die by SIGKILL (kill), e.g. "kill@train_step:3". With
+CIFARBENCH_WORKER_FAULT_ONCE=<file>, only the first worker that creates <file> faults (one trial
+of a suite fails, the others run normally).
 """
 import os
 import signal
@@ -30,6 +32,12 @@ class FaultInjector:
         self.calls[op] = self.calls.get(op, 0) + 1
         if op != self.op or self.calls[op] != self.at:
             return
+        marker = os.environ.get("CIFARBENCH_WORKER_FAULT_ONCE")
+        if marker:
+            try:
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return  # another worker already faulted
         if self.what == "raise":
             raise RuntimeError(f"injected fault: {op} call {self.at} raises")
         if self.what == "hang":

@@ -66,6 +66,19 @@ class PythonBackend final : public Backend {
     return info;
   }
 
+  // Keras pads max pooling with zeros, the spec with -inf (python/cifarbench_worker/keras_plan.py
+  // refuses the same layers).
+  std::optional<std::string> cannot_build(const model::ModelSpec& spec) const override {
+    if (framework_ != "keras") return std::nullopt;
+    for (const auto& l : spec.layers) {
+      if (l.op == model::Op::max_pool && l.padding > 0) {
+        return fmt::format("max_pool '{}' with padding {}: Keras pads max pooling with zeros, the "
+                           "spec with -inf", l.name, l.padding);
+      }
+    }
+    return std::nullopt;
+  }
+
   std::optional<std::string> unsupported(const ExecutionSettings& settings) const override {
     if (auto why = framework_limits(framework_, settings)) return why;
     const Probe& p = probe(framework_);
