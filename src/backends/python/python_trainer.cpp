@@ -182,6 +182,7 @@ StepResult PythonTrainer::train_step(const data::Batch& batch) {
   nlohmann::json request = put_batch(batch);
   request["op"] = "train_step";
   const nlohmann::json reply = worker_->request(request, op_timeout_);
+  compile_time_s_ = reply.value("compile_time_s", compile_time_s_);  // jax, keras: first use
   return {reply.at("loss").get<double>(), reply.at("accuracy").get<double>()};
 }
 
@@ -195,6 +196,7 @@ EvalResult PythonTrainer::evaluate(const data::Batch& batch) {
   nlohmann::json request = put_batch(batch);
   request["op"] = "evaluate";
   const nlohmann::json reply = worker_->request(request, op_timeout_);
+  compile_time_s_ = reply.value("compile_time_s", compile_time_s_);
   return {reply.at("correct").get<std::int64_t>(), reply.at("loss_sum").get<double>(),
           reply.at("count").get<std::int64_t>()};
 }

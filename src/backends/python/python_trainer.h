@@ -48,8 +48,8 @@ class PythonTrainer final : public Trainer {
   void import_weights(const model::Weights& weights) override;
   std::vector<EffectiveSetting> effective_settings() const override { return settings_; }
 
-  // Seconds the worker spent compiling at create (torch.compile, jax.jit, tf.function); 0 when
-  // nothing is compiled ahead.
+  // Seconds the worker spent compiling (torch.compile at create; jax.jit and tf.function on a
+  // batch shape's first use, as their replies report); 0 when nothing is compiled.
   double compile_time_s() const { return compile_time_s_; }
   // An empty step: the batch is copied into shared memory and the worker only answers (the
   // protocol's cost, bench/python_protocol.cpp).
