@@ -8,6 +8,8 @@ import argparse
 import sys
 import traceback
 
+import numpy as np
+
 from .faults import FaultInjector
 from .protocol import Channel
 
@@ -51,6 +53,15 @@ def handle(trainer, message, channel):
     if op == "import_weights":
         trainer.import_weights(message["tensors"], channel)
         return {}
+    if op == "export_optimizer_state":
+        values = trainer.export_optimizer_state()
+        for d in message["tensors"]:
+            channel.write_floats(int(d["offset"]), values[d["name"]])
+        return {}
+    if op == "import_optimizer_state":
+        trainer.import_optimizer_state({d["name"]: channel.floats(int(d["offset"]), int(np.prod(d["shape"])))
+                                        .reshape(d["shape"]) for d in message["tensors"]})
+        return {}
     raise ValueError(f"unknown operation '{op}'")
 
 
@@ -58,7 +69,8 @@ def created(trainer):
     return {"parameter_count": int(trainer.parameter_count()),
             "input_layout": trainer.input_layout,
             "effective_settings": trainer.effective_settings(),
-            "compile_time_s": float(getattr(trainer, "compile_time_s", 0.0))}
+            "compile_time_s": float(getattr(trainer, "compile_time_s", 0.0)),
+            "optimizer_state": hasattr(trainer, "export_optimizer_state")}
 
 
 def serve(channel):

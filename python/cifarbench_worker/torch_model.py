@@ -133,6 +133,8 @@ class TorchTrainer:
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = self._optimizer(create["optimizer"])
+        self.kind = create["optimizer"]["kind"]
+        self.steps = 0  # optimizer steps taken (the C++ backend's "optimizer.step")
         self.label_smoothing = float(create["optimizer"]["label_smoothing"])
         self.scaler = torch.cuda.amp.GradScaler(enabled=self.precision == "fp16")
         self.compile_time_s = 0.0
@@ -214,6 +216,7 @@ class TorchTrainer:
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        self.steps += 1
         with torch.no_grad():
             correct = (logits.argmax(1) == y).sum().item()
         return {"loss": loss.item(), "accuracy": correct / x.shape[0]}
@@ -249,6 +252,37 @@ class TorchTrainer:
                 target = by_name[d["name"]]
                 values = channel.floats(int(d["offset"]), int(np.prod(d["shape"]))).reshape(d["shape"])
                 target.copy_(torch.from_numpy(values))
+
+
+def _optimizer_state_names(trainer):
+    suffixes = ("momentum_buffer",) if trainer.kind == "sgd" else ("exp_avg", "exp_avg_sq")
+    return [(name, t, suffix) for name, t, trainable in trainer.tensors if trainable
+            for suffix in suffixes]
+
+
+def export_optimizer_state(trainer):
+    """The C++ torch backend's names: "<tensor>.momentum_buffer" (SGD) or ".exp_avg" and
+    ".exp_avg_sq" (AdamW) for every trainable tensor, and "optimizer.step"."""
+    out = {}
+    for name, t, suffix in _optimizer_state_names(trainer):
+        value = trainer.optimizer.state.get(t, {}).get(suffix)
+        value = torch.zeros_like(t) if value is None else value
+        out[f"{name}.{suffix}"] = value.detach().cpu().contiguous().numpy()
+    out["optimizer.step"] = np.array([trainer.steps], dtype=np.float32)
+    return out
+
+
+def import_optimizer_state(trainer, values):
+    for name, t, suffix in _optimizer_state_names(trainer):
+        state = trainer.optimizer.state[t]
+        state[suffix] = torch.zeros_like(t).copy_(torch.from_numpy(np.array(values[f"{name}.{suffix}"])))
+        if trainer.kind == "adamw":
+            state["step"] = torch.tensor(float(values["optimizer.step"][0]))
+    trainer.steps = int(values["optimizer.step"][0])
+
+
+TorchTrainer.export_optimizer_state = export_optimizer_state
+TorchTrainer.import_optimizer_state = import_optimizer_state
 
 
 def distinct(values):

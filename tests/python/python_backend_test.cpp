@@ -179,6 +179,42 @@ TEST(PythonBackend, ImportedWeightsComeBackBitForBit) {
   EXPECT_THROW(trainer->import_weights(missing), InputError);
 }
 
+// Checkpoints: the optimizer state under the torch backend's names, equal after the same steps,
+// and a trainer resumed from it takes the same next step as the one that kept going.
+TEST(PythonBackend, TorchPyOptimizerStateMatchesTheTorchBackendAndResumesExactly) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  const auto spec = conv_bn_relu_pool_linear({3, 8, 8}, 4, 10);
+  const model::Weights weights = random_weights(spec, 5);
+  for (auto kind : {backends::OptimizerConfig::Kind::sgd, backends::OptimizerConfig::Kind::adamw}) {
+    auto config = cpu_config(spec, weights);
+    config.optimizer.kind = kind;
+    auto reference = torch_backend().create_trainer(config);
+    auto python = backend("torch-py").create_trainer(config);
+    for (auto* t : {reference.get(), python.get()}) {
+      t->set_learning_rate(0.05);
+      for (std::uint64_t step = 0; step < 2; ++step) t->train_step(random_batch(spec, 4, 20 + step));
+    }
+    const auto sa = reference->export_optimizer_state(), sb = python->export_optimizer_state();
+    ASSERT_EQ(sb.tensors.size(), sa.tensors.size());
+    for (const auto& t : sa.tensors) {
+      const auto* other = sb.find(t.name);
+      ASSERT_NE(other, nullptr) << t.name;
+      EXPECT_LE(max_abs_difference(t.tensor.values, other->tensor.values), 1e-5) << t.name;
+    }
+    auto resumed = backend("torch-py").create_trainer(config);
+    resumed->import_weights(python->export_weights());
+    resumed->import_optimizer_state(sb);
+    resumed->set_learning_rate(0.05);
+    const data::Batch next = random_batch(spec, 4, 30);
+    const double kept = python->train_step(next).loss;
+    EXPECT_EQ(resumed->train_step(next).loss, kept);
+    const auto wa = python->export_weights(), wb = resumed->export_weights();
+    for (std::size_t i = 0; i < wa.tensors.size(); ++i) {
+      EXPECT_EQ(wa.tensors[i].tensor.values, wb.tensors[i].tensor.values) << wa.tensors[i].name;
+    }
+  }
+}
+
 TEST(PythonBackend, ABatchThatDoesNotMatchTheModelIsRefusedNamingBothShapes) {
   const auto spec = conv_bn_relu_pool_linear({3, 8, 8}, 4, 10);
   const model::Weights weights = random_weights(spec, 1);

@@ -97,16 +97,16 @@ PythonTrainer::PythonTrainer(const std::string& framework, const std::string& in
                              const TrainerConfig& config, std::chrono::seconds create_timeout,
                              std::chrono::seconds op_timeout)
     : framework_(framework), model_(config.model), slots_(tensor_slots(*config.model)),
-      op_timeout_(op_timeout) {
+      op_timeout_(op_timeout), optimizer_kind_(config.optimizer.kind) {
   check_weights(slots_, *config.initial_weights, model_->spec.name);
   worker_ = std::make_unique<WorkerProcess>(interpreter, package_dir(),
                                             fmt::format("{} worker ({})", framework, interpreter));
-  write_weights(*config.initial_weights);
+  write_tensors(slots_, *config.initial_weights);
   const int threads = config.execution.threads > 0
                           ? config.execution.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   nlohmann::json create = {{"op", "create"}, {"framework", framework},
-                           {"spec", spec_message(*model_)}, {"tensors", slots_message()},
+                           {"spec", spec_message(*model_)}, {"tensors", slots_json(slots_)},
                            {"optimizer", optimizer_json(config.optimizer)},
                            {"execution", execution_json(config.execution)},
                            {"threads", threads}, {"seed", config.seed},
@@ -115,31 +115,72 @@ PythonTrainer::PythonTrainer(const std::string& framework, const std::string& in
   layout_ = reply.value("input_layout", "nchw") == "nhwc" ? data::Layout::nhwc : data::Layout::nchw;
   parameters_ = reply.value("parameter_count", std::int64_t{0});
   compile_time_s_ = reply.value("compile_time_s", 0.0);
+  has_optimizer_state_ = reply.value("optimizer_state", false);
   for (const auto& s : reply.value("effective_settings", nlohmann::json::array())) {
     settings_.push_back({s.at(0).get<std::string>(), s.at(1).get<std::string>()});
   }
 }
 
-nlohmann::json PythonTrainer::slots_message() const {
+nlohmann::json slots_json(const std::vector<TensorSlot>& slots) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& s : slots_) {
+  for (const auto& s : slots) {
     out.push_back({{"name", s.name}, {"shape", s.shape}, {"trainable", s.trainable}, {"offset", s.offset}});
   }
   return out;
 }
 
-void PythonTrainer::write_weights(const model::Weights& weights) {
+std::size_t slots_end(const std::vector<TensorSlot>& slots) {
   std::size_t end = 0;
-  for (const auto& s : slots_) {
+  for (const auto& s : slots) {
     std::size_t n = 1;
     for (auto d : s.shape) n *= static_cast<std::size_t>(d);
     end = std::max(end, s.offset + n * sizeof(float));
   }
-  std::byte* shm = worker_->shared(end);
-  for (const auto& s : slots_) {
+  return end;
+}
+
+void PythonTrainer::write_tensors(const std::vector<TensorSlot>& slots, const model::Weights& weights) {
+  std::byte* shm = worker_->shared(slots_end(slots));
+  for (const auto& s : slots) {
     const auto& values = weights.find(s.name)->tensor.values;
     std::memcpy(shm + s.offset, values.data(), values.size() * sizeof(float));
   }
+}
+
+model::Weights PythonTrainer::read_tensors(const std::vector<TensorSlot>& slots) {
+  model::Weights out;
+  for (const auto& s : slots) {
+    model::NamedTensor t;
+    t.name = s.name;
+    t.trainable = s.trainable;
+    t.tensor.shape = s.shape;
+    t.tensor.values.resize(static_cast<std::size_t>(t.tensor.numel()));
+    std::memcpy(t.tensor.values.data(), worker_->shared() + s.offset, t.tensor.values.size() * sizeof(float));
+    out.tensors.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<TensorSlot> PythonTrainer::optimizer_slots() const {
+  std::vector<TensorSlot> out;
+  std::size_t offset = 0;
+  auto add = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
+    std::int64_t n = 1;
+    for (auto d : shape) n *= d;
+    out.push_back({name, shape, false, offset});
+    offset += aligned(static_cast<std::size_t>(n) * sizeof(float));
+  };
+  for (const auto& s : slots_) {
+    if (!s.trainable) continue;
+    if (optimizer_kind_ == OptimizerConfig::Kind::sgd) {
+      add(s.name + ".momentum_buffer", s.shape);
+    } else {
+      add(s.name + ".exp_avg", s.shape);
+      add(s.name + ".exp_avg_sq", s.shape);
+    }
+  }
+  add("optimizer.step", {1});
+  return out;
 }
 
 nlohmann::json PythonTrainer::put_batch(const data::Batch& batch, std::size_t extra,
@@ -224,31 +265,31 @@ void PythonTrainer::set_learning_rate(double lr) {
 void PythonTrainer::sync() { worker_->request({{"op", "sync"}}, op_timeout_); }
 
 model::Weights PythonTrainer::export_weights() {
-  std::size_t end = 0;
-  for (const auto& s : slots_) {
-    std::size_t n = 1;
-    for (auto d : s.shape) n *= static_cast<std::size_t>(d);
-    end = std::max(end, s.offset + n * sizeof(float));
-  }
-  worker_->shared(end);
-  worker_->request({{"op", "export_weights"}, {"tensors", slots_message()}}, op_timeout_);
-  model::Weights out;
-  for (const auto& s : slots_) {
-    model::NamedTensor t;
-    t.name = s.name;
-    t.trainable = s.trainable;
-    t.tensor.shape = s.shape;
-    t.tensor.values.resize(static_cast<std::size_t>(t.tensor.numel()));
-    std::memcpy(t.tensor.values.data(), worker_->shared() + s.offset, t.tensor.values.size() * sizeof(float));
-    out.tensors.push_back(std::move(t));
-  }
-  return out;
+  worker_->shared(slots_end(slots_));
+  worker_->request({{"op", "export_weights"}, {"tensors", slots_json(slots_)}}, op_timeout_);
+  return read_tensors(slots_);
 }
 
 void PythonTrainer::import_weights(const model::Weights& weights) {
   check_weights(slots_, weights, model_->spec.name);
-  write_weights(weights);
-  worker_->request({{"op", "import_weights"}, {"tensors", slots_message()}}, op_timeout_);
+  write_tensors(slots_, weights);
+  worker_->request({{"op", "import_weights"}, {"tensors", slots_json(slots_)}}, op_timeout_);
+}
+
+model::Weights PythonTrainer::export_optimizer_state() {
+  if (!has_optimizer_state_) return {};
+  const auto slots = optimizer_slots();
+  worker_->shared(slots_end(slots));
+  worker_->request({{"op", "export_optimizer_state"}, {"tensors", slots_json(slots)}}, op_timeout_);
+  return read_tensors(slots);
+}
+
+void PythonTrainer::import_optimizer_state(const model::Weights& state) {
+  if (!has_optimizer_state_ || state.tensors.empty()) return;
+  const auto slots = optimizer_slots();
+  check_weights(slots, state, model_->spec.name + " (optimizer state)");
+  write_tensors(slots, state);
+  worker_->request({{"op", "import_optimizer_state"}, {"tensors", slots_json(slots)}}, op_timeout_);
 }
 
 }  // namespace cb::backends::python

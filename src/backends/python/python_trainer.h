@@ -23,6 +23,9 @@ struct TensorSlot {
   bool trainable = true;
   std::size_t offset = 0;  // bytes
 };
+// The slots as the requests' "tensors" array, and the byte just past the last one.
+nlohmann::json slots_json(const std::vector<TensorSlot>& slots);
+std::size_t slots_end(const std::vector<TensorSlot>& slots);
 // The analysed model's tensors laid out one after another (float32, 64-byte aligned).
 std::vector<TensorSlot> tensor_slots(const model::AnalysedModel& model);
 // Checks `weights` against the slots (every tensor, by name and shape, nothing extra): InputError
@@ -46,6 +49,10 @@ class PythonTrainer final : public Trainer {
   void sync() override;
   model::Weights export_weights() override;
   void import_weights(const model::Weights& weights) override;
+  // torch-py: the C++ torch backend's names and layout; jax, keras: none (a resumed trial
+  // restarts their optimizer state, backend.h's default).
+  model::Weights export_optimizer_state() override;
+  void import_optimizer_state(const model::Weights& state) override;
   std::vector<EffectiveSetting> effective_settings() const override { return settings_; }
 
   // Seconds the worker spent compiling (torch.compile at create; jax.jit and tf.function on a
@@ -59,9 +66,12 @@ class PythonTrainer final : public Trainer {
  private:
   // Copies the batch into the shared region; the request's batch fields. `extra` bytes after it.
   nlohmann::json put_batch(const data::Batch& batch, std::size_t extra = 0, std::size_t* extra_offset = nullptr);
-  nlohmann::json slots_message() const;
   // Copies every tensor of `weights` (checked) into its slot of the shared region.
-  void write_weights(const model::Weights& weights);
+  void write_tensors(const std::vector<TensorSlot>& slots, const model::Weights& weights);
+  // The tensors of `slots` as the worker left them in the shared region.
+  model::Weights read_tensors(const std::vector<TensorSlot>& slots);
+  // The optimizer state's tensors under the C++ torch backend's names (docs/backends/python.md).
+  std::vector<TensorSlot> optimizer_slots() const;
 
   std::string framework_;
   std::shared_ptr<const model::AnalysedModel> model_;
@@ -73,6 +83,8 @@ class PythonTrainer final : public Trainer {
   std::vector<EffectiveSetting> settings_;
   double compile_time_s_ = 0;
   bool learning_rate_set_ = false;
+  OptimizerConfig::Kind optimizer_kind_;
+  bool has_optimizer_state_ = false;
 };
 
 }  // namespace cb::backends::python
