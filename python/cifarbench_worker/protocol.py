@@ -7,7 +7,6 @@ message needs more room and says so in the message's "shm_size"; the worker maps
 """
 import json
 import mmap
-import os
 import socket
 import struct
 

@@ -3,7 +3,10 @@
 // unavailable, and a worker that raises, dies or hangs fails its operation with a clear error
 // within the timeout instead of hanging the harness.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
+
+#include <cerrno>
 
 #include <chrono>
 #include <cstdlib>
@@ -12,6 +15,7 @@
 #include <optional>
 
 #include "backends/backend.h"
+#include "backends/python/python_trainer.h"
 #include "core/error.h"
 #include "model/initial_weights.h"
 #include "model/zoo.h"
@@ -279,6 +283,19 @@ TEST(PythonBackend, AHangingWorkerIsKilledAtTheTimeoutAndTheStepFails) {
   EXPECT_NE(error.find("did not answer within 2 s (timed out"), std::string::npos) << error;
   EXPECT_GE(took, 1.9);
   EXPECT_LT(took, 15.0);
+}
+
+TEST(PythonBackend, DestroyingTheTrainerEndsItsWorker) {
+  const auto spec = conv_bn_relu_pool_linear({3, 8, 8}, 4, 10);
+  const model::Weights weights = random_weights(spec, 1);
+  auto trainer = backend("torch-py").create_trainer(cpu_config(spec, weights));
+  auto* python = dynamic_cast<backends::python::PythonTrainer*>(trainer.get());
+  ASSERT_NE(python, nullptr);
+  const pid_t pid = python->worker().pid();
+  ASSERT_EQ(kill(pid, 0), 0) << "the worker is not running";
+  trainer.reset();
+  EXPECT_EQ(kill(pid, 0), -1) << "worker " << pid << " outlived its trainer";
+  EXPECT_EQ(errno, ESRCH);
 }
 
 TEST(PythonBackend, ABadTimeoutSettingIsRefusedNamingTheVariable) {
