@@ -112,7 +112,11 @@ const Probe& probe(const std::string& framework) {
 
 std::string package_dir() {
   namespace fs = std::filesystem;
-  if (const char* env = std::getenv("CIFARBENCH_PYTHON_PATH"); env && *env) return env;
+  if (const char* env = std::getenv("CIFARBENCH_PYTHON_PATH"); env && *env) {
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(env, ec);  // the worker runs in /
+    return ec ? std::string(env) : absolute.string();
+  }
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "core/error.h"
@@ -48,6 +49,9 @@ int make_memfd(const char* name) {
   for (int i = 0; i < 4; ++i) moved[i] = sources[i] < 0 ? -1 : fcntl(sources[i], F_DUPFD, 10);
   const int devnull = open("/dev/null", O_RDWR);
   dup2(devnull, 0);
+  // Python puts the working directory first on sys.path (-c, -m): a folder there named like a
+  // framework ("tensorflow/" in a build tree) would shadow it. Every path passed is absolute.
+  if (chdir("/") != 0) _exit(127);
   for (int i = 0; i < 4; ++i) {
     if (moved[i] >= 0) dup2(moved[i], i + 1);  // dup2 clears close-on-exec on the target
   }
@@ -126,7 +130,11 @@ std::string tail_of(int fd, std::size_t max_bytes) {
 }
 
 std::string resolve_program(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
+  if (name.find('/') != std::string::npos) {
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(name, ec);
+    return ec ? name : absolute.string();
+  }
   const char* path = std::getenv("PATH");
   std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
   for (std::size_t start = 0; start <= dirs.size();) {

@@ -71,7 +71,8 @@ struct CapturedRun {
 };
 CapturedRun run_captured(const std::vector<std::string>& argv, std::chrono::seconds timeout);
 
-// `name` if it contains a '/', else the first executable `name` on PATH ("" if none).
+// `name` made absolute if it contains a '/', else the first executable `name` on PATH ("" if
+// none). Workers and probes run in "/" (so that no folder of the caller's shadows a module).
 std::string resolve_program(const std::string& name);
 
 }  // namespace cb::backends::python
