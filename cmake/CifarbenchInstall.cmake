@@ -7,6 +7,11 @@ install(TARGETS cifarbench RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/configs/ DESTINATION ${CMAKE_INSTALL_DATADIR}/cifarbench/configs)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DATADIR}/cifarbench/docs)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DATADIR}/cifarbench)
+# The Python backends' worker package (docs/backends/python.md), found next to the binary as
+# ../share/cifarbench/python; its tests stay in the source tree.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/python/cifarbench_worker
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/cifarbench/python
+        PATTERN __pycache__ EXCLUDE)
 
 set(CPACK_PACKAGE_NAME cifarbench)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
@@ -24,5 +29,5 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Figures and the HTML report's browser check use these when present; TensorFlow is found at run
 # time (pip wheel or C archive) and is not a Debian package.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "gnuplot-nox | gnuplot, libopenblas0-pthread")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "chromium, python3-torch")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "chromium, python3-torch, python3-numpy")
 include(CPack)

@@ -151,8 +151,12 @@ class Trainer {
 class Backend {
  public:
   virtual ~Backend() = default;
-  // Name, version, availability (and why not) and devices; cheap, callable any time.
+  // Name, version, availability (and why not) and devices; callable any time (a backend may
+  // probe once per process, e.g. the Python backends start their interpreter once).
   virtual BackendInfo info() const = 0;
+  // (optional) info().name without anything info() may have to find out first (the registry
+  // looks backends up by name); default: info().name.
+  virtual std::string name() const { return info().name; }
   // (optional) Why this backend cannot build `spec`, or nullopt when it can; default: it can.
   virtual std::optional<std::string> cannot_build(const model::ModelSpec& /*spec*/) const {
     return std::nullopt;
@@ -190,6 +194,7 @@ class MissingBackend : public Backend {
   MissingBackend(std::string name, std::string reason)
       : name_(std::move(name)), reason_(std::move(reason)) {}
   BackendInfo info() const override;
+  std::string name() const override { return name_; }
   std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const override;
 
  private:

@@ -14,6 +14,9 @@ std::unique_ptr<Backend> make_dlib_backend();
 #ifdef CIFARBENCH_BUILT_TENSORFLOW
 std::unique_ptr<Backend> make_tensorflow_backend();
 #endif
+#ifdef CIFARBENCH_BUILT_PYTHON
+std::unique_ptr<Backend> make_python_backend(const std::string& framework);
+#endif
 
 void register_builtin_backends() {
   static std::once_flag once;
@@ -35,6 +38,13 @@ void register_builtin_backends() {
 #else
     register_backend(std::make_unique<MissingBackend>(
         "dlib", "not built into this binary: dlib " CIFARBENCH_DLIB_REASON));
+#endif
+#ifdef CIFARBENCH_BUILT_PYTHON
+    // The frameworks driven from Python (docs/backends/python.md): available when the chosen
+    // interpreter imports them; probed on first use of their info(), not here.
+    for (const char* framework : {"torch-py", "torch-py-compile", "jax", "keras"}) {
+      register_backend(make_python_backend(framework));
+    }
 #endif
   });
 }

@@ -41,9 +41,9 @@ std::optional<MixedPrecision> parse_mixed_precision(std::string_view name) {
 }
 
 void register_backend(std::unique_ptr<Backend> backend) {
-  const std::string name = backend->info().name;
+  const std::string name = backend->name();
   for (auto& existing : registry()) {
-    if (existing->info().name == name) {
+    if (existing->name() == name) {
       existing = std::move(backend);
       return;
     }
@@ -55,7 +55,7 @@ const std::vector<std::unique_ptr<Backend>>& all_backends() { return registry();
 
 const Backend* find_backend(std::string_view name) {
   for (const auto& b : registry()) {
-    if (b->info().name == name) return b.get();
+    if (b->name() == name) return b.get();
   }
   return nullptr;
 }
@@ -64,7 +64,7 @@ std::string backend_names() {
   std::string out;
   for (const auto& b : registry()) {
     if (!out.empty()) out += ", ";
-    out += b->info().name;
+    out += b->name();
   }
   return out;
 }

@@ -114,6 +114,7 @@ const CommandRegistration registration{"check", 55, [](CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "check", "Verify every available backend on this machine against the reference (torch): "
                "logits, SGD steps, evaluation, determinism, options, clean exit");
+  add_python_option(cmd);
   cmd->add_option("--framework", o->frameworks, "check only this backend (repeatable)");
   cmd->add_option("--device", o->device, "check only this device (cpu, cuda:0, ...)");
   cmd->add_option("--model", o->model, "zoo model to check with (default simple-cnn)");

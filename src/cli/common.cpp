@@ -4,6 +4,9 @@
 
 #include <fmt/ranges.h>
 
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
 #include "core/error.h"
 #include "model/zoo.h"
 
@@ -43,6 +46,18 @@ void require_output_directory(const std::string& flag, const std::string& file) 
   if (!fs::is_directory(dir)) {
     throw InputError(fmt::format("{} {}: the directory {} does not exist", flag, file, dir.string()));
   }
+}
+
+void add_python_option(CLI::App* cmd) {
+  cmd->add_option_function<std::string>(
+         "--python",
+         [](const std::string& path) {
+           if (path.empty()) throw InputError("--python: expected the path of a Python interpreter");
+           setenv("CIFARBENCH_PYTHON", path.c_str(), 1);
+         },
+         "Python interpreter for the Python backends (torch-py, jax, keras); default: "
+         "$CIFARBENCH_PYTHON, else python3 on PATH")
+      ->type_name("PATH");
 }
 
 }  // namespace cb::cli

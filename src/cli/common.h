@@ -7,6 +7,10 @@
 
 #include "backends/backend.h"
 
+namespace CLI {
+class App;
+}
+
 namespace cb::cli {
 
 // This cifarbench executable (/proc/self/exe), for the child processes a command starts.
@@ -22,5 +26,10 @@ void require_zoo_model(const std::string& flag, const std::string& name);
 // Refuses (InputError naming `flag`) an output file whose directory does not exist, before any
 // work is done.
 void require_output_directory(const std::string& flag, const std::string& file);
+
+// Adds --python PATH to `cmd`: the interpreter the Python backends (torch-py, jax, keras) run
+// their workers with. It sets CIFARBENCH_PYTHON for this process, so trial children inherit it
+// (docs/backends/python.md).
+void add_python_option(CLI::App* cmd);
 
 }  // namespace cb::cli

@@ -6,12 +6,14 @@
 #include "trial/environment.h"
 #include "trial/peak.h"
 #include "cli/command.h"
+#include "cli/common.h"
 
 namespace cb::cli {
 namespace {
 const CommandRegistration registration{"env", 60, [](CLI::App& app) {
   auto* cmd = app.add_subcommand("env", "Print the environment record: machine, BLAS, build, "
                                         "backends, GPUs, variables that change results");
+  add_python_option(cmd);
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "print the record as JSON");
   auto remeasure = std::make_shared<bool>(false);

@@ -69,13 +69,13 @@ void list_models(int classes, bool json) {
     fmt::print("{}\n", nlohmann::json{{"num_classes", classes}, {"models", models}}.dump(2));
     return;
   }
-  fmt::print("{:<12} {:>12} {:>9}  {:<16} {}\n", "MODEL", "PARAMETERS", "MFLOPS", "FRAMEWORKS",
+  fmt::print("{:<12} {:>12} {:>9}  {:<24} {}\n", "MODEL", "PARAMETERS", "MFLOPS", "FRAMEWORKS",
              "DESCRIPTION");
   std::vector<std::string> notes;
   for (const auto& m : models) {
     std::string fws;
     for (const auto& f : m["frameworks"]) fws += (fws.empty() ? "" : ",") + f.get<std::string>();
-    fmt::print("{:<12} {:>12} {:>9.1f}  {:<16} {}\n", m["name"].get<std::string>(),
+    fmt::print("{:<12} {:>12} {:>9.1f}  {:<24} {}\n", m["name"].get<std::string>(),
                grouped(m["parameters"].get<std::int64_t>()), m["mflops"].get<double>(),
                fws.empty() ? "-" : fws, m["description"].get<std::string>());
     for (auto& [fw, why] : m["cannot_build"].items()) {

@@ -36,6 +36,7 @@ const CommandRegistration registration{"parity", 56, [](CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "parity", "Train every pair of frameworks side by side from the same weights and batches; "
                 "show where they part (step and layer) and each backend's effective settings");
+  add_python_option(cmd);
   cmd->add_option("--framework", o->frameworks, "compare only these backends (repeatable; default: all)");
   cmd->add_option("--model", o->parity.model, "zoo model (default simple-cnn)");
   cmd->add_option("--steps", o->parity.steps, "SGD steps (default 50)")->check(CLI::Range(1, 100000));

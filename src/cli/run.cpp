@@ -145,6 +145,7 @@ int run(const RunOptions& o) {
 const CommandRegistration registration{"run", 10, [](CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   auto* cmd = app.add_subcommand("run", "Run a benchmark suite (default: configs/quick.toml) and report it");
+  add_python_option(cmd);
   cmd->add_option("SUITE", o->suite, "suite file (TOML, see docs/suites.md)");
   cmd->add_option("--results", o->results_dir, "results directory (default: results/<suite name>)");
   cmd->add_flag("--resume", o->resume, "keep completed trials and re-run the others");

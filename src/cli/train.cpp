@@ -18,7 +18,9 @@
 #include "trial/progress.h"
 #include "trial/trial.h"
 #include "trial/trial_store.h"
+#include "backends/backend.h"
 #include "cli/command.h"
+#include "cli/common.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "results/mfu.h"
@@ -251,7 +253,9 @@ int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironme
 const CommandRegistration registration{"train", 20, [](CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   auto* cmd = app.add_subcommand("train", "Train one model with one framework and measure it");
-  cmd->add_option("--framework,-f", o->framework, "framework (see `cifarbench env`)")->capture_default_str();
+  add_python_option(cmd);
+  cmd->add_option("--framework,-f", o->framework,
+                  "framework: " + backends::backend_names() + " (availability, version or why not: `cifarbench env`)")->capture_default_str();
   cmd->add_option("--model,-m", o->model, "zoo model (see `cifarbench models`) or a model file")->capture_default_str();
   cmd->add_option("--recipe", o->recipe_file, "recipe TOML file (docs/recipes.md); flags override it")
       ->check(CLI::ExistingFile);

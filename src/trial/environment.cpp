@@ -231,15 +231,15 @@ std::string format_environment(const nlohmann::json& env) {
     if (b["available"].get<bool>()) {
       std::string devices;
       for (const auto& d : b["devices"]) devices += (devices.empty() ? "" : ", ") + d["id"].get<std::string>();
-      out += fmt::format("  {:<12}available, version {}; devices: {}\n", b["name"].get<std::string>(),
+      out += fmt::format("  {:<17}available, version {}; devices: {}\n", b["name"].get<std::string>(),
                          b["version"].get<std::string>(), devices);
       if (b.contains("cannot_build")) {
         for (auto& [model_name, why] : b["cannot_build"].items()) {
-          out += fmt::format("              cannot build {}: {}\n", model_name, why.get<std::string>());
+          out += fmt::format("                   cannot build {}: {}\n", model_name, why.get<std::string>());
         }
       }
     } else {
-      out += fmt::format("  {:<12}unavailable: {}\n", b["name"].get<std::string>(),
+      out += fmt::format("  {:<17}unavailable: {}\n", b["name"].get<std::string>(),
                          b["reason"].get<std::string>());
     }
   }
