@@ -82,7 +82,11 @@ std::vector<std::size_t> column_widths(const Table& t, std::size_t limit) {
     while (total_width(widths) > limit) {
       std::size_t widest = n;
       for (std::size_t c = 0; c < n; ++c) {
-        const std::size_t floor = headers_only ? std::max(cells[c], minimum[c]) : minimum[c];
+        // A header wraps to at most about two lines before cells are wrapped.
+        const std::size_t floor =
+            headers_only
+                ? std::max({cells[c], minimum[c], (display_width(t.header[c]) + 1) / 2})
+                : minimum[c];
         if (widths[c] > floor && (widest == n || widths[c] > widths[widest])) widest = c;
       }
       if (widest == n) break;

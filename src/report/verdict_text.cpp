@@ -108,8 +108,8 @@ std::string sentence(const PairVerdict& pair, const MetricVerdict& v) {
   switch (v.verdict) {
     case Verdict::better:
     case Verdict::worse:
-      return capitalized(v.rule.ratio ? ratio_sentence(pair, v) : difference_sentence(pair, v)) +
-             ".";
+      // These sentences open with a framework's name, which keeps its own spelling ("dlib").
+      return (v.rule.ratio ? ratio_sentence(pair, v) : difference_sentence(pair, v)) + ".";
     case Verdict::equivalent:
       return capitalized(fmt::format("{} equivalent within {} ({}; {}).",
                                      lower_title(v.rule.metric_id), threshold_cell(v.rule),

@@ -1,5 +1,5 @@
 // The memory allocation policy of a trial's process, one harness setting applied identically to
-// every framework (docs/trials.md, "Memory allocation"): `keep` (the default) tells glibc's
+// every framework (docs/recipes.md, "Memory allocation"): `keep` (the default) tells glibc's
 // malloc to keep freed memory in the process (blocks up to 32 MiB come from the heap, and the
 // heap's top is not returned to the kernel), so that a training step does not unmap and fault
 // in the same large tensors again every time; `system` leaves glibc's defaults. Python workers

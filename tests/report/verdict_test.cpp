@@ -119,7 +119,7 @@ TEST(VerdictSentences, AreBuiltFromTheNumbers) {
       judge_metric(rule("accuracy"), {92.50, 92.55, 92.45, 92.52}, {92.48, 92.51, 92.47, 92.53});
   const auto sentences = verdict_sentences(pair_of({time, acc}));
   ASSERT_EQ(sentences.size(), 2u);
-  EXPECT_TRUE(contains(sentences[0], "Torch trains simple-cnn 1.9")) << sentences[0];
+  EXPECT_TRUE(contains(sentences[0], "torch trains simple-cnn 1.9")) << sentences[0];
   EXPECT_TRUE(contains(sentences[0], "× faster than dlib (9")) << sentences[0];
   EXPECT_TRUE(contains(sentences[0], "p = 0.008")) << sentences[0];
   EXPECT_TRUE(contains(sentences[1], "Test accuracy equivalent within ±0.5 points (TOST p"))
