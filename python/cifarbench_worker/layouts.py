@@ -53,25 +53,24 @@ def flatten_source(spec, layer_index):
     return None
 
 
-def to_nhwc(spec, named):
-    """The spec's tensors {name: array} in the NHWC frameworks' layouts."""
+def _convert(spec, named, conv, linear):
+    """The spec's tensors with every conv weight passed through `conv` and every linear weight
+    through `linear` (given the shape its flatten saw)."""
     out = dict(named)
     for i, layer in enumerate(spec.layers):
         key = f"{layer.name}.weight"
         if layer.op == "conv2d":
-            out[key] = conv_to_hwio(named[key])
+            out[key] = conv(named[key])
         elif layer.op == "linear":
-            out[key] = linear_to_nhwc(named[key], flatten_source(spec, i))
+            out[key] = linear(named[key], flatten_source(spec, i))
     return out
+
+
+def to_nhwc(spec, named):
+    """The spec's tensors {name: array} in the NHWC frameworks' layouts."""
+    return _convert(spec, named, conv_to_hwio, linear_to_nhwc)
 
 
 def from_nhwc(spec, named):
     """The inverse of to_nhwc: back to the spec's layouts."""
-    out = dict(named)
-    for i, layer in enumerate(spec.layers):
-        key = f"{layer.name}.weight"
-        if layer.op == "conv2d":
-            out[key] = conv_from_hwio(named[key])
-        elif layer.op == "linear":
-            out[key] = linear_from_nhwc(named[key], flatten_source(spec, i))
-    return out
+    return _convert(spec, named, conv_from_hwio, linear_from_nhwc)
