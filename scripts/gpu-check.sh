@@ -63,7 +63,7 @@ fi
 
 # ---- the budget, printed up front ------------------------------------------------------------
 step_names=(build data env gpu-tests resnet18 nvml-vs-smi airbench94 distributed)
-declare -A limit=([build]=240 [data]=60 [env]=15 [gpu-tests]=60 [resnet18]=200 [nvml-vs-smi]=60
+declare -A limit=([build]=240 [data]=60 [env]=60 [gpu-tests]=60 [resnet18]=200 [nvml-vs-smi]=60
                   [airbench94]=100 [distributed]=45)
 ((dry)) && limit[build]=1800  # two CPU cores, not a GPU machine's sixteen
 {
@@ -168,6 +168,8 @@ data_args=(--data "$data") run_args=(--data "$data")
 
 # ---- env: what the machine is ----------------------------------------------------------------------
 do_env() {
+  # env probes every Python backend's interpreter and, once per machine, measures the CPU peak
+  # (for MFU): seconds, not milliseconds, hence the 60 s limit.
   "$exe" env --json >"$work/env.json" && "$exe" env
   if command -v nvidia-smi >/dev/null; then nvidia-smi -q >"$work/nvidia-smi-q.txt"; nvidia-smi; fi
 }

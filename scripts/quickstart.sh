@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh release
+# Only the program: the tests and benchmarks are scripts/test.sh's to build.
+cmake --preset release >/dev/null
+cmake --build --preset release -j "${CIFARBENCH_JOBS:-$(nproc)}" --target cifarbench
 exec build/release/cifarbench run "$@"

@@ -122,7 +122,7 @@ h1 { margin-bottom: 0.2em; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 0.5em 0 0.3em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left;
-         overflow-wrap: normal; }
+         overflow-wrap: normal; white-space: nowrap; }
 th { background: #f0f0f0; }
 td.na { color: #777; font-style: italic; }
 p.note { font-size: 0.85em; color: #555; margin: 0.2em 0 1.2em; }
