@@ -53,8 +53,9 @@ const std::vector<Metric>& metrics() {
       {"cpu_util", "CPU utilization", "%", 1, true,
        [](const TrialRecord& t) { return t.cpu_util_mean_pct; }},
       {"mfu", "Model FLOP utilization", "%", 1, true, [](const TrialRecord& t) {
-         return mfu_of(t).contains("mfu") ? std::optional<double>(100 * mfu_of(t)["mfu"].get<double>())
-                                          : std::nullopt;
+         const auto mfu = mfu_of(t);
+         return mfu.contains("mfu") ? std::optional<double>(100 * mfu["mfu"].get<double>())
+                                    : std::nullopt;
        }},
   };
   return all;
