@@ -5,6 +5,11 @@
 #include "core/error.h"
 
 namespace cb::telemetry {
+namespace {
+void add_to(std::optional<std::uint64_t>& total, const std::optional<std::uint64_t>& part) {
+  if (total && part) *total += *part;
+}
+}  // namespace
 
 Monitor::Monitor(MonitorOptions options)
     : options_(std::move(options)),
@@ -49,7 +54,7 @@ void Monitor::start() {
   if (!options_.enabled) return;
   stop_requested_ = false;
   started_ = previous_time_ = Clock::now();
-  previous_process_ = procfs_.process_cpu();
+  previous_tree_ = read_tree(true);
   previous_system_ = procfs_.system_cpu();
   log_.cpu_governor = cpu_governor(options_.sys_root);
   samples_since_clock_ = 1 << 20;  // the first sample reads the clock
@@ -92,17 +97,14 @@ Sample Monitor::take_sample() {
   if (nvml_) s.gpus = nvml_->read_all();
 
   const double wall = std::chrono::duration<double>(now - previous_time_).count();
-  const auto process = procfs_.process_cpu();
+  const bool rescan = ++samples_since_clock_ >= options_.rate_hz;  // about once a second
+  TreeReading tree = read_tree(rescan);
   // CPU time moves in whole ticks (10 ms), so a closing sample just after the previous one
   // would turn one tick into a huge rate: such short intervals leave the CPU fields empty.
   const bool long_enough = wall >= 0.5 / options_.rate_hz;
-  if (process && previous_process_ && long_enough) {
-    const std::uint64_t before = previous_process_->user_ticks + previous_process_->system_ticks;
-    const std::uint64_t after = process->user_ticks + process->system_ticks;
-    if (after >= before) {
-      s.process_cpu_cores = cores_busy(after - before, ticks_per_second_, wall);
-      s.process_cpu_percent = 100.0 * *s.process_cpu_cores / logical_cpus_;
-    }
+  if (const auto ticks = ticks_between(previous_tree_, tree); ticks && long_enough) {
+    s.process_cpu_cores = cores_busy(*ticks, ticks_per_second_, wall);
+    s.process_cpu_percent = 100.0 * *s.process_cpu_cores / logical_cpus_;
   }
   const auto system = procfs_.system_cpu();
   if (system && previous_system_ && long_enough) {
@@ -110,20 +112,55 @@ Sample Monitor::take_sample() {
     fill_machine_load(s, *previous_system_, *system, wall);
   }
   s.load_1m = procfs_.load_average();
-  if (++samples_since_clock_ >= options_.rate_hz) {  // about once a second
+  if (rescan) {
     s.cpu_mhz = procfs_.cpu_mhz();
     samples_since_clock_ = 0;
   }
-  if (const auto memory = procfs_.process_memory()) {
-    s.rss_bytes = memory->rss_bytes;
-    s.peak_rss_bytes = memory->peak_rss_bytes;
-    s.threads = memory->threads;
+  if (tree.memory) {
+    s.rss_bytes = tree.memory->rss_bytes;
+    s.peak_rss_bytes = tree.memory->peak_rss_bytes;
   }
-  if (!s.threads && process) s.threads = process->threads;
+  s.threads = tree.threads;
+  previous_tree_ = std::move(tree);
   previous_time_ = now;
-  previous_process_ = process;
   previous_system_ = system;
   return s;
+}
+
+Monitor::TreeReading Monitor::read_tree(bool rescan) {
+  TreeReading tree;
+  const auto self = procfs_.process_cpu();
+  if (!self) return tree;
+  tree.ticks[0] = self->user_ticks + self->system_ticks;
+  tree.memory = procfs_.process_memory();
+  tree.threads = tree.memory && tree.memory->threads ? *tree.memory->threads : self->threads;
+  if (rescan) descendants_ = procfs_.descendants(self->pid);
+  for (const int pid : descendants_) {
+    const auto cpu = procfs_.process_cpu(pid);
+    if (!cpu) continue;  // it has exited
+    tree.ticks[pid] = cpu->user_ticks + cpu->system_ticks;
+    *tree.threads += cpu->threads;
+    const auto memory = procfs_.process_memory(pid);
+    if (!memory || !tree.memory) continue;
+    // The sum of each process's high-water mark: an upper bound on their simultaneous peak.
+    add_to(tree.memory->rss_bytes, memory->rss_bytes);
+    add_to(tree.memory->peak_rss_bytes, memory->peak_rss_bytes);
+  }
+  return tree;
+}
+
+// CPU ticks the tree used between two readings: each process's growth; a process new since
+// `before` counts whole (it started in between); one that exited loses its last interval.
+std::optional<std::uint64_t> Monitor::ticks_between(const TreeReading& before, const TreeReading& after) {
+  if (!before.ticks.count(0) || !after.ticks.count(0) || after.ticks.at(0) < before.ticks.at(0))
+    return std::nullopt;
+  std::uint64_t sum = 0;
+  for (const auto& [pid, ticks] : after.ticks) {
+    const auto was = before.ticks.find(pid);
+    const std::uint64_t base = was == before.ticks.end() || was->second > ticks ? 0 : was->second;
+    sum += ticks - base;
+  }
+  return sum;
 }
 
 // Other processes' CPU (busy ticks, steal excluded, minus ours) and the steal share.

@@ -1,15 +1,20 @@
 // One background thread that samples GPU (NVML) and CPU/memory (procfs) at a fixed rate,
-// tagging each sample with the phase the trial loop last set.
+// tagging each sample with the phase the trial loop last set. The process's CPU and memory
+// include every process it started (a Python worker does a trial's math in a child), so a
+// worker's work is the trial's, not "other processes'".
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "telemetry/nvml.h"
 #include "telemetry/procfs.h"
@@ -70,6 +75,15 @@ class Monitor {
   void fill_machine_load(Sample& s, const SystemCpuTicks& before, const SystemCpuTicks& after,
                          double wall) const;
   SampleLog empty_log() const;
+  // This process and its descendants: CPU ticks per process (this one under pid 0) and the
+  // summed memory. The list of descendants is refreshed when `rescan` is set.
+  struct TreeReading {
+    std::map<int, std::uint64_t> ticks;
+    std::optional<ProcessMemory> memory;
+    std::optional<int> threads;
+  };
+  TreeReading read_tree(bool rescan);
+  static std::optional<std::uint64_t> ticks_between(const TreeReading& before, const TreeReading& after);
 
   MonitorOptions options_;
   std::unique_ptr<Nvml> nvml_;
@@ -88,7 +102,8 @@ class Monitor {
   // Previous readings, touched only by the sampling thread (and start() before it runs).
   Clock::time_point started_;
   Clock::time_point previous_time_;
-  std::optional<ProcessCpuTicks> previous_process_;
+  TreeReading previous_tree_;
+  std::vector<int> descendants_;
   std::optional<SystemCpuTicks> previous_system_;
   int samples_since_clock_ = 0;
 };

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -61,7 +63,7 @@ ProcessCpuTicks parse_process_stat(std::string_view text, std::string_view sourc
   const std::size_t close = text.rfind(')');
   if (close == std::string_view::npos)
     throw InputError(fmt::format("{}: expected 'pid (name) state ...', found no ')'", source));
-  // Fields after the name: [0] state (field 3), [11] utime (14), [12] stime (15),
+  // Fields after the name: [0] state (field 3), [1] ppid (4), [11] utime (14), [12] stime (15),
   // [17] num_threads (20), as proc(5) numbers them.
   const auto fields = split_whitespace(text.substr(close + 1));
   if (fields.size() < 18)
@@ -70,12 +72,16 @@ ProcessCpuTicks parse_process_stat(std::string_view text, std::string_view sourc
   const auto user = to_unsigned(fields[11]);
   const auto system = to_unsigned(fields[12]);
   const auto threads = to_unsigned(fields[17]);
+  const auto head = split_whitespace(text.substr(0, text.find('(')));
+  const auto pid = head.empty() ? std::nullopt : to_unsigned(head[0]);
+  const auto parent = to_unsigned(fields[1]);
   if (!user || !system || !threads)
     throw InputError(
         fmt::format("{}: expected integers in fields 14 (utime), 15 (stime) and "
                     "20 (num_threads), found '{}', '{}', '{}'",
                     source, fields[11], fields[12], fields[17]));
-  return {*user, *system, static_cast<int>(*threads)};
+  return {*user, *system, static_cast<int>(*threads), static_cast<int>(pid.value_or(0)),
+          static_cast<int>(parent.value_or(0))};
 }
 
 SystemCpuTicks parse_system_stat(std::string_view text, std::string_view source) {
@@ -206,6 +212,42 @@ std::optional<ProcessMemory> ProcfsReader::process_memory() const {
   const auto text = read_text(root_ + "/self/status");
   if (!text) return std::nullopt;
   return parse_process_status(*text);
+}
+
+std::optional<ProcessCpuTicks> ProcfsReader::process_cpu(int pid) const {
+  return read_parsed(fmt::format("{}/{}/stat", root_, pid), parse_process_stat);
+}
+
+std::optional<ProcessMemory> ProcfsReader::process_memory(int pid) const {
+  const auto text = read_text(fmt::format("{}/{}/status", root_, pid));
+  if (!text) return std::nullopt;
+  return parse_process_status(*text);
+}
+
+std::vector<int> ProcfsReader::descendants(int pid) const {
+  std::vector<std::pair<int, int>> parent_of;  // (pid, parent pid) of every readable process
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const auto number = to_unsigned(name);
+    if (!number) continue;
+    if (const auto stat = process_cpu(static_cast<int>(*number)))
+      parent_of.emplace_back(static_cast<int>(*number), stat->parent_pid);
+  }
+  std::vector<int> found;
+  std::vector<int> frontier{pid};
+  while (!frontier.empty()) {
+    const int parent = frontier.back();
+    frontier.pop_back();
+    for (const auto& [child, its_parent] : parent_of) {
+      if (its_parent != parent || child == pid) continue;
+      if (std::find(found.begin(), found.end(), child) != found.end()) continue;  // a cycle in a fixture
+      found.push_back(child);
+      frontier.push_back(child);
+    }
+  }
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 long clock_ticks_per_second() { return sysconf(_SC_CLK_TCK); }

@@ -1,4 +1,5 @@
-// CPU and memory of this process and of the machine, from procfs. The parsers are pure
+// CPU and memory of this process (with the processes it started: a Python worker, a compiler)
+// and of the machine, from procfs. The parsers are pure
 // functions over the files' text so they are tested on fixtures; the readers add the I/O.
 #pragma once
 
@@ -6,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cb::telemetry {
 
@@ -14,6 +16,8 @@ struct ProcessCpuTicks {
   std::uint64_t user_ticks = 0;
   std::uint64_t system_ticks = 0;
   int threads = 0;
+  int pid = 0;         // field 1
+  int parent_pid = 0;  // field 4
 };
 // Parses /proc/<pid>/stat. The name field may hold spaces and parentheses, so the fields are
 // counted from the LAST ')'. Throws cb::InputError naming `source` when the text is malformed.
@@ -54,6 +58,13 @@ class ProcfsReader {
   std::optional<ProcessCpuTicks> process_cpu() const;
   std::optional<SystemCpuTicks> system_cpu() const;
   std::optional<ProcessMemory> process_memory() const;
+  // The same for another process (`pid` under the root); empty once it has exited.
+  std::optional<ProcessCpuTicks> process_cpu(int pid) const;
+  std::optional<ProcessMemory> process_memory(int pid) const;
+  // Every process descended from `pid` (children, their children, ...), found by scanning the
+  // parent pid of each numbered folder under the root: /proc/<pid>/task/<tid>/children needs a
+  // kernel option many kernels lack.
+  std::vector<int> descendants(int pid) const;
   std::optional<double> load_average() const;
   std::optional<double> cpu_mhz() const;
 

@@ -5,7 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <thread>
 
 #include "core/error.h"
@@ -18,8 +25,8 @@ constexpr const char* kNoLibrary = "/nonexistent/libnvidia-ml.so.1";
 
 // Polls until `done` holds or a generous deadline passes (the deadline only guards a hang).
 template <typename Predicate>
-bool eventually(Predicate done) {
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
+bool eventually(Predicate done, std::chrono::seconds limit = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(5ms);
@@ -119,6 +126,72 @@ TEST(Monitor, ProcessReadingsAreFilled) {
   EXPECT_GE(s.threads.value_or(0), 2);  // this thread and the sampler's
   ASSERT_TRUE(s.process_cpu_cores.has_value());
   EXPECT_GE(*s.process_cpu_cores, 0.0);
+}
+
+// A child process (a Python worker does a trial's math this way) burns CPU while this process
+// sleeps: its CPU is the trial's, not "other processes'".
+TEST(Monitor, ChildProcessCpuCountsAsThisProcesssNotOthers) {
+  const auto done = std::filesystem::temp_directory_path() /
+                    ("cifarbench_child_" + std::to_string(getpid()) + ".done");
+  std::filesystem::remove(done);
+  Monitor sampler(MonitorOptions{}.rate(20).library(kNoLibrary));
+  sampler.start();
+  const std::string script = "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done; : > '" +
+                             done.string() + "'; exec sleep 60";
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const bool finished = eventually([&] { return std::filesystem::exists(done); }, 120s);
+  const auto child_cpu = ProcfsReader().process_cpu(child);
+  std::this_thread::sleep_for(200ms);  // a few more samples after the burn
+  sampler.stop();
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  std::filesystem::remove(done);
+  ASSERT_TRUE(finished);
+  ASSERT_TRUE(child_cpu.has_value());
+  const double child_seconds =
+      static_cast<double>(child_cpu->user_ticks + child_cpu->system_ticks) / clock_ticks_per_second();
+  ASSERT_GE(child_seconds, 0.05) << "the child burnt too little CPU to tell";
+  // Integrate the process's cores over the samples: at least most of the child's CPU time.
+  double seconds = 0, previous_t = 0;
+  for (const Sample& s : sampler.log().samples) {
+    seconds += s.process_cpu_cores.value_or(0) * (s.t_s - previous_t);
+    previous_t = s.t_s;
+  }
+  EXPECT_GE(seconds, 0.7 * child_seconds);
+}
+
+// Memory is this process's plus its descendants', read from a procfs fixture.
+TEST(Monitor, MemoryAddsTheDescendantsOfThisProcess) {
+  const auto root = std::filesystem::temp_directory_path() /
+                    ("cifarbench_monitor_tree_" + std::to_string(getpid()));
+  const std::string tail =
+      " R 1 77 77 0 -1 4194304 1000 0 0 0 250 40 0 0 20 0 3 0 12345 104857600 2560"
+      " 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+  const auto write = [&](const std::string& dir, int pid, int parent, int rss_kb, int peak_kb) {
+    std::filesystem::create_directories(root / dir);
+    std::ofstream(root / dir / "stat") << pid << " (w) R " << parent << tail.substr(4);
+    std::ofstream(root / dir / "status")
+        << "VmRSS:\t" << rss_kb << " kB\nVmHWM:\t" << peak_kb << " kB\nThreads:\t3\n";
+  };
+  write("self", 77, 1, 100, 150);
+  write("77", 77, 1, 100, 150);
+  write("80", 80, 77, 40, 60);   // the worker
+  write("90", 90, 1, 500, 900);  // someone else's
+  std::ofstream(root / "stat") << "cpu  1 2 3 4 5 6 7 8 0 0\n";
+  Monitor sampler(MonitorOptions{}.rate(100).library(kNoLibrary).procfs(root.string()));
+  sampler.start();
+  ASSERT_TRUE(eventually([&] { return sampler.sample_count() >= 2; }));
+  sampler.stop();
+  const Sample s = sampler.log().samples.front();
+  EXPECT_EQ(s.rss_bytes, std::optional<std::uint64_t>(140u * 1024));
+  EXPECT_EQ(s.peak_rss_bytes, std::optional<std::uint64_t>(210u * 1024));
+  EXPECT_EQ(s.threads, std::optional<int>(6));
+  std::filesystem::remove_all(root);
 }
 
 TEST(Monitor, WithoutADriverGpuFieldsAreNullWithAReason) {

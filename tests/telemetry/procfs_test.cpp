@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -21,6 +25,18 @@ TEST(ProcessStat, ReadsCpuTicksAndThreads) {
   EXPECT_EQ(t.user_ticks, 250u);
   EXPECT_EQ(t.system_ticks, 40u);
   EXPECT_EQ(t.threads, 7);
+}
+
+// A stat line of process `pid` whose parent is `parent` (the tail's " R 1" replaced).
+std::string stat_line(int pid, int parent) {
+  return std::to_string(pid) + " (w) R " + std::to_string(parent) + (kStatTail + 4);
+}
+
+TEST(ProcessStat, ReadsPidAndParentPid) {
+  const ProcessCpuTicks t = parse_process_stat(stat_line(4321, 77));
+  EXPECT_EQ(t.pid, 4321);
+  EXPECT_EQ(t.parent_pid, 77);
+  EXPECT_EQ(t.user_ticks, 250u);
 }
 
 TEST(ProcessStat, NameEndingInNumbersAndAParenthesisIsSkippedFromTheLastOne) {
@@ -121,6 +137,26 @@ TEST(ProcfsReader, ReadsAFixtureFolder) {
   std::filesystem::remove_all(root);
 }
 
+TEST(ProcfsReader, DescendantsAreChildrenAndTheirChildrenOnly) {
+  const auto root =
+      std::filesystem::temp_directory_path() /
+      ("cifarbench_procfs_tree_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  // 77 (this process) started 80, which started 81; 90 is someone else's; "self" is not a pid.
+  for (const auto& [pid, parent] : std::vector<std::pair<int, int>>{{77, 1}, {80, 77}, {81, 80}, {90, 1}}) {
+    std::filesystem::create_directories(root / std::to_string(pid));
+    std::ofstream(root / std::to_string(pid) / "stat") << stat_line(pid, parent);
+  }
+  std::filesystem::create_directories(root / "self");
+  std::ofstream(root / "self" / "stat") << stat_line(77, 1);
+  const ProcfsReader reader(root.string());
+  EXPECT_EQ(reader.descendants(77), (std::vector<int>{80, 81}));
+  EXPECT_EQ(reader.descendants(81), std::vector<int>{});
+  ASSERT_TRUE(reader.process_cpu(80).has_value());
+  EXPECT_EQ(reader.process_cpu(80)->parent_pid, 77);
+  EXPECT_FALSE(reader.process_cpu(12345).has_value());  // not there: exited
+  std::filesystem::remove_all(root);
+}
+
 TEST(ProcfsReader, MissingFilesGiveEmptyReadings) {
   const ProcfsReader reader("/nonexistent/proc");
   EXPECT_FALSE(reader.process_cpu().has_value());
@@ -136,6 +172,8 @@ TEST(ProcfsReader, ReadsThisProcess) {
   EXPECT_GE(memory->peak_rss_bytes.value_or(0), memory->rss_bytes.value_or(0));
   ASSERT_TRUE(reader.process_cpu().has_value());
   EXPECT_GE(reader.process_cpu()->threads, 1);
+  EXPECT_EQ(reader.process_cpu()->pid, static_cast<int>(getpid()));
+  EXPECT_EQ(reader.process_cpu()->parent_pid, static_cast<int>(getppid()));
 }
 
 }  // namespace
