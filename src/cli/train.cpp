@@ -197,7 +197,7 @@ int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironme
   if (ec) throw InputError(fmt::format("--out {}: cannot create directory: {}", spec.out_dir.string(), ec.message()));
   // Before any framework allocates: the same allocation policy for every framework.
   const nlohmann::json malloc_record = trial::apply_malloc_policy(trial::malloc_policy_from_environment());
-  nlohmann::json environment = trial::capture_environment();
+  nlohmann::json environment = trial::capture_environment(o.framework);
   environment["malloc"] = malloc_record;
   // Other ranks keep their own figures and telemetry beside it, in rank-<r>.json.
   const std::filesystem::path result_path =

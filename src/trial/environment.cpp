@@ -117,7 +117,7 @@ std::string resolve_shared_library(const std::string& soname) {
   return path;
 }
 
-nlohmann::json capture_environment() {
+nlohmann::json capture_environment(const std::string& only_backend) {
   nlohmann::json env;
   utsname u{};
   uname(&u);
@@ -152,6 +152,7 @@ nlohmann::json capture_environment() {
 
   nlohmann::json backends = nlohmann::json::array();
   for (const auto& b : backends::all_backends()) {
+    if (!only_backend.empty() && b->name() != only_backend) continue;
     const backends::BackendInfo info = b->info();
     nlohmann::json j = {{"name", info.name}, {"available", info.available}};
     if (info.available) {
@@ -171,6 +172,7 @@ nlohmann::json capture_environment() {
     backends.push_back(j);
   }
   env["backends"] = backends;
+  if (!only_backend.empty()) env["backends_listed"] = "this trial's framework only (`cifarbench env` lists all)";
 
   const telemetry::GpuInventory gpus = telemetry::list_gpus();
   nlohmann::json g = {{"available", gpus.available}};

@@ -9,7 +9,10 @@
 namespace cb::trial {
 
 // Collects the record; backends must be registered first (register_builtin_backends).
-nlohmann::json capture_environment();
+// `only_backend` non-empty: the "backends" list holds that framework alone. A trial records its
+// own framework: probing the others (a Python interpreter importing torch, jax and TensorFlow)
+// costs seconds per trial and says nothing about its result; `cifarbench env` lists them all.
+nlohmann::json capture_environment(const std::string& only_backend = "");
 // Human-readable rendering of the record, as `cifarbench env` prints it.
 std::string format_environment(const nlohmann::json& env);
 

@@ -92,6 +92,9 @@ TEST(TrainCommand, WritesTheResultAfterEveryEpochWithTheSyntheticLabel) {
   EXPECT_GE(result["wall_time_s"].get<double>(), result["training_time_s"].get<double>());
   EXPECT_TRUE(result["test_accuracy"].is_number());
   EXPECT_TRUE(doc["environment"].contains("cpu"));
+  // The trial records its own framework only (probing every Python framework costs seconds).
+  ASSERT_EQ(doc["environment"]["backends"].size(), 1u);
+  EXPECT_EQ(doc["environment"]["backends"][0]["name"], "torch");
   // No GPU here: GPU fields say why instead of reporting zeros.
   EXPECT_TRUE(result["telemetry"]["gpu_utilization_mean_percent"].is_null());
   EXPECT_FALSE(result["telemetry"]["gpu_unavailable_reason"].is_null());

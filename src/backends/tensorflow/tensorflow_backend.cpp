@@ -153,6 +153,9 @@ class TensorFlowTrainer : public Trainer {
 
 class TensorFlowBackend : public Backend {
  public:
+  // Without loading the library (a Python probe can take seconds): lookups by name stay cheap.
+  std::string name() const override { return "tensorflow"; }
+
   BackendInfo info() const override {
     BackendInfo info;
     info.name = "tensorflow";
