@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that building, testing and running cifarbench need.
+#   scripts/install-deps.sh          everything (what scripts/test.sh and CI need)
+#   scripts/install-deps.sh --run    only what building and running the program needs (the quick
+#                                    start): no test tools, no browser, no Slurm
+#   scripts/install-deps.sh --list [--run]   print the package names and exit
 # Idempotent: packages already installed are skipped, and apt-get runs only when needed.
 # Runs as root, or through sudo.
 set -euo pipefail
 
-PACKAGES=(
-  # toolchain and test tools
-  build-essential dpkg-dev cmake git pkg-config libgtest-dev libgmock-dev libbenchmark-dev
-  clang python3
+RUN_PACKAGES=(
+  # toolchain
+  build-essential dpkg-dev cmake git pkg-config python3
   # core libraries
   libtomlplusplus-dev libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libsqlite3-dev
   # data: download, archives, image decoding
@@ -16,15 +19,31 @@ PACKAGES=(
   libtorch-dev libgloo-dev libdlib-dev
   # an optimized BLAS: Debian's reference BLAS is ~30x slower for LibTorch and dlib
   libopenblas0-pthread
-  # the Python PyTorch loop the torch backend is compared against (same LibTorch version)
+  # the torch-py backend, and the Python PyTorch loop the torch backend is compared against
   python3-torch
-  # reports: figures and the headless browser that checks the HTML report
-  gnuplot-nox chromium
+  # report figures
+  gnuplot-nox
+)
+TEST_PACKAGES=(
+  # test and benchmark tools, the second compiler CI builds with
+  libgtest-dev libgmock-dev libbenchmark-dev clang
+  # the headless browser that checks the HTML report
+  chromium
   # the localhost Slurm the cluster tests start (tests/cluster)
   slurm-wlm munge
 )
 
-if [[ "${1:-}" == "--list" ]]; then
+list=0 run_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --list) list=1 ;;
+    --run) run_only=1 ;;
+    *) echo "install-deps: unknown argument '$arg' (expected --run and/or --list)" >&2; exit 2 ;;
+  esac
+done
+PACKAGES=("${RUN_PACKAGES[@]}")
+((run_only)) || PACKAGES+=("${TEST_PACKAGES[@]}")
+if ((list)); then
   printf '%s\n' "${PACKAGES[@]}"
   exit 0
 fi

@@ -3,8 +3,8 @@
 # the default benchmark suite. Extra arguments go to `cifarbench run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-# Only the program: the tests and benchmarks are scripts/test.sh's to build.
-cmake --preset release >/dev/null
-cmake --build --preset release -j "${CIFARBENCH_JOBS:-$(nproc)}" --target cifarbench
-exec build/release/cifarbench run "$@"
+scripts/install-deps.sh --run  # what the program needs; scripts/test.sh installs the rest
+# Only the program (preset "app": no tests, no benchmarks); scripts/test.sh builds those.
+cmake --preset app >/dev/null
+cmake --build --preset app -j "${CIFARBENCH_JOBS:-$(nproc)}"
+exec build/app/cifarbench run "$@"

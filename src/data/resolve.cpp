@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -156,6 +157,20 @@ Dataset resolve_dataset(const DataRequest& request) {
           return std::string("$XDG_CACHE_HOME/cifarbench");
         }
       }()));
+}
+
+Split evenly_spaced(const Split& split, std::int64_t image_bytes, std::int64_t n) {
+  if (n <= 0 || n >= split.count) return split;
+  Split out;
+  out.count = n;
+  out.pixels.resize(static_cast<std::size_t>(n * image_bytes));
+  out.labels.resize(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t from = i * split.count / n;
+    std::copy_n(split.image(from, image_bytes), image_bytes, out.pixels.data() + i * image_bytes);
+    out.labels[static_cast<std::size_t>(i)] = split.labels[static_cast<std::size_t>(from)];
+  }
+  return out;
 }
 
 }  // namespace cb::data

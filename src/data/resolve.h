@@ -30,6 +30,10 @@ Dataset resolve_dataset(const DataRequest& request);
 // one), an image folder, or a .tar/.tar.gz/.tgz/.zip archive of either.
 Dataset load_dataset_at(const std::filesystem::path& path, const DataRequest& request);
 
+// `n` images of `split` spread evenly over it (indices ⌊i·count/n⌋): a split stored class by
+// class (an image folder) keeps every class in proportion; the whole split when n ≥ count.
+Split evenly_spaced(const Split& split, std::int64_t image_bytes, std::int64_t n);
+
 // Throws InputError unless `dataset` is one of the names DataRequest::dataset accepts.
 void check_dataset_name(const std::string& dataset);
 

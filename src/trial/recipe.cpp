@@ -22,6 +22,7 @@ Recipe parse_recipe(const toml::table& table, const std::string& source) {
     r.warmup_steps = static_cast<int>(train->integer("warmup_steps", r.warmup_steps, 0, 1000000));
     r.max_steps_per_epoch =
         static_cast<int>(train->integer("max_steps_per_epoch", 0, 0, 100000000));
+    r.eval_images = static_cast<int>(train->integer("eval_images", 0, 0, 100000000));
     train->reject_unknown_keys();
   }
   if (auto opt = root.table("optimizer")) {
@@ -87,7 +88,8 @@ nlohmann::json to_json(const Recipe& r) {
                 {"target_accuracy", r.target_accuracy ? nlohmann::json(*r.target_accuracy)
                                                       : nlohmann::json(nullptr)},
                 {"warmup_steps", r.warmup_steps},
-                {"max_steps_per_epoch", r.max_steps_per_epoch}};
+                {"max_steps_per_epoch", r.max_steps_per_epoch},
+                {"eval_images", r.eval_images}};
   j["optimizer"] = {
       {"kind", r.optimizer.kind == backends::OptimizerConfig::Kind::sgd ? "sgd" : "adamw"},
       {"lr", r.lr},

@@ -24,6 +24,7 @@ struct Recipe {
   std::optional<double> target_accuracy;     // time-to-accuracy target, a fraction in (0, 1]
   int warmup_steps = 10;                     // excluded from throughput, counted in training time
   int max_steps_per_epoch = 0;               // > 0: a short run trains only this many steps an epoch
+  int eval_images = 0;                       // > 0: evaluate on this many test images, evenly spaced
   double lr = 0.1;                           // the schedule's peak
   backends::OptimizerConfig optimizer;
   ScheduleConfig schedule;

@@ -127,6 +127,8 @@ class TrialRun {
   void prepare() {
     const backends::Backend& backend = require_backend(spec_);
     dataset_ = data::resolve_dataset(spec_.data);
+    test_images_total_ = dataset_.test.count;
+    if (recipe_.eval_images > 0) dataset_.test = data::evenly_spaced(dataset_.test, dataset_.image_bytes(), recipe_.eval_images);
     model_ = require_model(spec_, dataset_, backend);
     initial_ = model::initial_weights(model_, spec_.seed);
 
@@ -184,7 +186,8 @@ class TrialRun {
     nlohmann::json config = trial_config_json(spec_);
     config["dataset"] = {{"name", dataset_.name}, {"source", dataset_.source},
                          {"synthetic", dataset_.synthetic}, {"train", dataset_.train.count},
-                         {"test", dataset_.test.count}, {"classes", dataset_.classes}};
+                         {"test", dataset_.test.count}, {"test_split", test_images_total_},
+                         {"classes", dataset_.classes}};
     config["model_info"] = {{"parameters", out_.parameters}, {"mflops_per_image", out_.mflops_per_image}};
     config["backend"] = {{"name", backend.info().name}, {"version", backend.info().version}};
     return config;
@@ -396,6 +399,7 @@ class TrialRun {
   const double wall_start_;
 
   data::Dataset dataset_;
+  std::int64_t test_images_total_ = 0;  // before train.eval_images kept a part of it
   model::ModelSpec model_;
   model::Weights initial_;
   std::unique_ptr<backends::Trainer> trainer_;

@@ -1,6 +1,7 @@
 // Data resolution: --data, then CIFARBENCH_DATA, then the cache, then (not here) a download.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -128,4 +129,24 @@ TEST(Resolve, UnknownDatasetNameIsRefused) {
 }
 
 }  // namespace
+TEST(EvenlySpaced, AClassSortedSplitKeepsEveryClassInProportion) {
+  data::Split split;
+  split.count = 100;  // 10 classes of 10, stored class by class; 2 bytes per image
+  for (int i = 0; i < 100; ++i) {
+    split.labels.push_back(i / 10);
+    split.pixels.push_back(static_cast<std::uint8_t>(i));
+    split.pixels.push_back(static_cast<std::uint8_t>(200));
+  }
+  const data::Split part = data::evenly_spaced(split, 2, 20);
+  ASSERT_EQ(part.count, 20);
+  ASSERT_EQ(part.labels.size(), 20u);
+  ASSERT_EQ(part.pixels.size(), 40u);
+  for (int c = 0; c < 10; ++c) EXPECT_EQ(std::count(part.labels.begin(), part.labels.end(), c), 2) << c;
+  EXPECT_EQ(part.pixels[2], 5);  // image 1 is the original image 5, pixels and label together
+  EXPECT_EQ(part.labels[1], 0);
+  EXPECT_EQ(part.pixels[3], 200);
+  EXPECT_EQ(data::evenly_spaced(split, 2, 0).count, 100);    // 0: the whole split
+  EXPECT_EQ(data::evenly_spaced(split, 2, 500).count, 100);  // more than there are: the whole split
+}
+
 }  // namespace cb

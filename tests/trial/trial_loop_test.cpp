@@ -37,6 +37,7 @@ struct Script {
   int trainers_created = 0;
   std::int64_t steps = 0;
   int evaluations = 0;
+  std::int64_t images_evaluated = 0;
   std::vector<double> learning_rates;
   int weight_imports = 0;
   float first_weight_imported = 0;
@@ -60,6 +61,7 @@ class FakeTrainer final : public backends::Trainer {
   backends::EvalResult evaluate(const data::Batch& batch) override {
     if (first_eval_batch_) ++script_.evaluations;
     first_eval_batch_ = false;
+    script_.images_evaluated += batch.n;
     const double acc = script_.test_accuracy(script_.evaluations);
     return {static_cast<std::int64_t>(std::llround(acc * batch.n)), 0.5 * batch.n, batch.n};
   }
@@ -280,6 +282,13 @@ TEST_F(TrialLoop, AShortRunTrainsOnlyMaxStepsPerEpoch) {
   const TrialOutcome out = run();
   EXPECT_EQ(out.steps, 6);
   EXPECT_EQ(out.training_images, 96);
+}
+
+TEST_F(TrialLoop, EvalImagesEvaluatesThatManyTestImagesEachTime) {
+  spec.recipe.eval_images = 10;  // of the 32 test images
+  run();
+  EXPECT_EQ(script.evaluations, 3);
+  EXPECT_EQ(script.images_evaluated, 3 * 10);
 }
 
 }  // namespace
