@@ -18,14 +18,11 @@ const CommandRegistration registration{"env", 60, [](CLI::App& app) {
   cmd->add_flag("--json", *json, "print the record as JSON");
   auto remeasure = std::make_shared<bool>(false);
   cmd->add_flag("--measure-peak", *remeasure,
-                "measure the CPU peak for model FLOP utilization again (on an idle machine) and "
-                "replace the cached one");
+                "measure the CPU peak for model FLOP utilization again (on an idle machine); the "
+                "cache keeps the best figure measured");
   cmd->callback([json, remeasure] {
-    if (*remeasure) {
-      std::error_code ec;
-      std::filesystem::remove(trial::peak_cache_path(), ec);
-    }
-    const nlohmann::json env = trial::capture_environment();
+    const nlohmann::json env = trial::capture_environment(
+        "", *remeasure ? trial::PeakMode::measure : trial::PeakMode::measure_if_missing);
     if (*json) {
       fmt::print("{}\n", env.dump(2));
     } else {

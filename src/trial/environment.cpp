@@ -117,7 +117,7 @@ std::string resolve_shared_library(const std::string& soname) {
   return path;
 }
 
-nlohmann::json capture_environment(const std::string& only_backend) {
+nlohmann::json capture_environment(const std::string& only_backend, PeakMode peak_mode) {
   nlohmann::json env;
   utsname u{};
   uname(&u);
@@ -141,7 +141,7 @@ nlohmann::json capture_environment(const std::string& only_backend) {
   else if (blas.find("atlas") != std::string::npos) blas_kind = "ATLAS";
   else if (blas.find("/blas/") != std::string::npos) blas_kind = "reference BLAS (slow)";
   env["blas"] = {{"library", blas.empty() ? "libblas.so.3 not found" : blas}, {"kind", blas_kind}};
-  env["peak"] = cpu_peak(cpu.model, cpu.logical_cores, blas, /*measure=*/true);  // for MFU
+  env["peak"] = cpu_peak(cpu.model, cpu.logical_cores, blas, peak_mode);  // for MFU
 
   env["build"] = {{"cifarbench_version", build::kVersion},
                   {"git_commit", build::kGitCommit},
@@ -222,7 +222,7 @@ std::string format_environment(const nlohmann::json& env) {
   if (peak.contains("cpu_fp32_flops_per_s")) {
     line("CPU peak (for MFU)",
          fmt::format("{:.1f} GFLOP/s fp32 ({}; load average {:.2f} then; `env --measure-peak` "
-                     "measures again)",
+                     "measures again on an idle machine and keeps the best)",
                      peak["cpu_fp32_flops_per_s"].get<double>() / 1e9, peak.value("method", ""),
                      peak.value("load_1m_at_measurement", -1.0)));
   } else {

@@ -6,13 +6,16 @@
 
 #include <string>
 
+#include "trial/peak.h"
+
 namespace cb::trial {
 
 // Collects the record; backends must be registered first (register_builtin_backends).
 // `only_backend` non-empty: the "backends" list holds that framework alone. A trial records its
 // own framework: probing the others (a Python interpreter importing torch, jax and TensorFlow)
 // costs seconds per trial and says nothing about its result; `cifarbench env` lists them all.
-nlohmann::json capture_environment(const std::string& only_backend = "");
+nlohmann::json capture_environment(const std::string& only_backend = "",
+                                  PeakMode peak_mode = PeakMode::measure_if_missing);
 // Human-readable rendering of the record, as `cifarbench env` prints it.
 std::string format_environment(const nlohmann::json& env);
 

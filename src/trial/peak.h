@@ -28,12 +28,21 @@ std::optional<PeakMeasurement> measure_sgemm_peak(const std::string& library, in
 // else ~/.cache/cifarbench/peak.json.
 std::filesystem::path peak_cache_path();
 
+enum class PeakMode {
+  cached_only,         // the cached record or "unavailable"; never measures
+  measure_if_missing,  // measures when nothing is cached, or when the cached figure was measured
+                       // on a busy machine (load average ≥ 1) and the load is lower now
+  measure,             // measures again (`env --measure-peak`)
+};
+
 // The environment record's "peak" entry: {"cpu_fp32_flops_per_s", "method", "library", "key",
-// "measured"} from the cache when its key (CPU model, logical cores, BLAS file) matches, else
-// measured now (when `measure` is set) and cached; {"unavailable": reason} otherwise. The GPU's
-// peak is not measured (no cuBLAS product in this build): GPU trials report MFU as n/a.
+// "load_1m_at_measurement", "measurements"} from the cache when its key (CPU model, logical
+// cores, BLAS file) matches, else measured now as `mode` says and cached; a new measurement
+// keeps the best figure ever measured for the key (other work only lowers it);
+// {"unavailable": reason} otherwise. The GPU's peak is not measured (no cuBLAS product in this
+// build): GPU trials report MFU as n/a.
 nlohmann::json cpu_peak(const std::string& cpu_model, int logical_cores, const std::string& blas,
-                        bool measure);
+                        PeakMode mode);
 
 // Training FLOPs per image under the convention every MFU here uses: 3 × the forward pass's
 // FLOPs (backward ≈ 2 × forward; a multiply-add counts 2), as in PaLM's and MLPerf's MFU.
