@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Training throughput of cifarbench's torch backend vs an idiomatic Python PyTorch loop on the
-# same LibTorch (Debian's python3-torch), same model, batch and threads; prints the ratio.
+# same LibTorch (Debian's python3-torch), same model, batch and threads; prints each round and
+# the median of the per-round ratios C++/Python with its min and max (at least 5 rounds: this
+# machine swings ±30 % from run to run, so one round cannot decide it).
 # Rounds alternate C++ and Python so that load from other processes hits both alike; on a
 # shared, loaded machine PAIRED=1 runs the two at the same time instead (each then sees the
 # same contention; the absolute figures drop, the ratio stays meaningful).
-#   [PAIRED=1] [WARMUP=5 WINDOWS=5 STEPS=10] bench/torch_vs_python.sh [build_dir] [models] [batch] [threads] [rounds]
+#   [PAIRED=1] [WARMUP=5 WINDOWS=5 STEPS=10] bench/torch_vs_python.sh [build_dir] [models] [batch] [threads] [rounds=5]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 models=${2:-"simple-cnn resnet20"}
 batch=${3:-128}
 threads=${4:-2}
-rounds=${5:-3}
+rounds=${5:-5}
 warmup=${WARMUP:-5} windows=${WINDOWS:-5} steps=${STEPS:-10}
 driver="$build/bench/bench_torch_train_step"
 [[ -x $driver ]] || { echo "error: $driver not built (cmake --build $build --target bench_torch_train_step)" >&2; exit 2; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 for model in $models; do
   cpp=() py=()
   for ((r = 1; r <= rounds; r++)); do
@@ -32,7 +33,6 @@ for model in $models; do
     rm -f "$cpp_out"
     echo "$model round $r: cpp ${cpp[-1]} images/s, python ${py[-1]} images/s"
   done
-  c=$(printf '%s\n' "${cpp[@]}" | median)
-  p=$(printf '%s\n' "${py[@]}" | median)
-  echo "$model batch=$batch threads=$threads: cpp median $c images/s, python median $p images/s, ratio $(awk -v c="$c" -v p="$p" 'BEGIN {printf "%.3f", c / p}')"
+  printf '%s batch=%s threads=%s, C++/Python: ' "$model" "$batch" "$threads"
+  for ((i = 0; i < rounds; i++)); do echo "${cpp[i]} ${py[i]}"; done | awk -f "$here/ratio_stats.awk"
 done
