@@ -2,9 +2,10 @@
 // against (b) dlib's own loop (backends/dlib/native_loop.h: compute_parameter_gradients and
 // update_parameters with dlib::sgd) on the same compile-time network type, initial weights,
 // random batches, BLAS thread count and malloc policy ($CIFARBENCH_MALLOC, as a trial applies
-// it). The two sides alternate in rounds (a first in even rounds, b first in odd ones); each
-// round prints both throughputs, and the end prints the median per-round time ratio (a)/(b) with
-// its range, and each side's user and system CPU time, page faults and context switches.
+// it). The two sides alternate in rounds (a first in rounds 1, 3, ..., b first in 2, 4, ...);
+// each round prints both throughputs, and the end prints the median per-round time ratio
+// (a)/(b) with its range, and each side's user and system CPU time, page faults and context
+// switches.
 //   bench_dlib_wrapper_overhead [model] [batch] [threads] [rounds] [steps_per_round]
 //                               [warmup_steps] [lr]
 // Built only with the dlib backend; see docs/backends/dlib.md, "Wrapper overhead".
@@ -46,9 +47,10 @@ int integer_arg(int argc, char** argv, int index, const char* name, int min, int
   char* end = nullptr;
   const long v = std::strtol(argv[index], &end, 10);
   if (end == argv[index] || *end != '\0' || v < min || v > 1'000'000) {
-    throw cb::InputError(fmt::format("bench_dlib_wrapper_overhead: {} = '{}': expected an integer "
-                                     "from {} to 1000000",
-                                     name, argv[index], min));
+    throw cb::InputError(
+        fmt::format("bench_dlib_wrapper_overhead: {} = '{}': expected an integer "
+                    "from {} to 1000000",
+                    name, argv[index], min));
   }
   return static_cast<int>(v);
 }
@@ -65,8 +67,8 @@ Options parse(int argc, char** argv) {
     char* end = nullptr;
     o.lr = std::strtod(argv[7], &end);
     if (end == argv[7] || *end != '\0' || !(o.lr >= 0.0)) {
-      throw cb::InputError(fmt::format(
-          "bench_dlib_wrapper_overhead: lr = '{}': expected a number >= 0", argv[7]));
+      throw cb::InputError(
+          fmt::format("bench_dlib_wrapper_overhead: lr = '{}': expected a number >= 0", argv[7]));
     }
   }
   return o;
@@ -82,7 +84,8 @@ std::vector<cb::data::Batch> random_batches(const cb::model::ModelSpec& spec, in
     b.w = spec.input.w;
     b.data.resize(static_cast<std::size_t>(b.numel()));
     for (auto& v : b.data) v = static_cast<float>(rng.normal());
-    for (int i = 0; i < batch_size; ++i) b.labels.push_back(static_cast<std::int64_t>(rng.below(10)));
+    for (int i = 0; i < batch_size; ++i)
+      b.labels.push_back(static_cast<std::int64_t>(rng.below(10)));
   }
   return batches;
 }
@@ -141,23 +144,26 @@ void compare(Side& ours, Side& dlib, const Options& o, std::size_t batch_count) 
     timed_round(second, o.steps, batch_count, o.batch);
     const double ratio = dlib.rates.back() / ours.rates.back();  // time (a) / time (b)
     ratios.push_back(ratio);
-    fmt::print("round {}: (a) ours {:.1f} images/s, (b) dlib {:.1f} images/s, time (a)/(b) {:.4f}\n",
-               r + 1, ours.rates.back(), dlib.rates.back(), ratio);
+    fmt::print(
+        "round {}: (a) ours {:.1f} images/s, (b) dlib {:.1f} images/s, time (a)/(b) {:.4f}\n",
+        r + 1, ours.rates.back(), dlib.rates.back(), ratio);
   }
   std::sort(ratios.begin(), ratios.end());
   const double median = ratios.size() % 2 == 1
                             ? ratios[ratios.size() / 2]
                             : (ratios[ratios.size() / 2 - 1] + ratios[ratios.size() / 2]) / 2;
-  fmt::print("time ratio (a)/(b): median {:.4f} (min {:.4f}, max {:.4f}) over {} rounds: the "
-             "wrapper adds {:+.2f} % (median)\n",
-             median, ratios.front(), ratios.back(), ratios.size(), 100.0 * (median - 1.0));
+  fmt::print(
+      "time ratio (a)/(b): median {:.4f} (min {:.4f}, max {:.4f}) over {} rounds: the "
+      "wrapper adds {:+.2f} % (median)\n",
+      median, ratios.front(), ratios.back(), ratios.size(), 100.0 * (median - 1.0));
   print_side(ours);
   print_side(dlib);
 }
 
 int run(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  const auto malloc_record = cb::trial::apply_malloc_policy(cb::trial::malloc_policy_from_environment());
+  const auto malloc_record =
+      cb::trial::apply_malloc_policy(cb::trial::malloc_policy_from_environment());
   const cb::model::ModelSpec spec = cb::model::build_zoo_model(o.model, 10);
   const cb::model::Weights weights = cb::model::initial_weights(spec, 1);
   const std::vector<cb::data::Batch> batches = random_batches(spec, o.batch);
@@ -175,9 +181,10 @@ int run(int argc, char** argv) {
   trainer->set_learning_rate(o.lr);
   loop->set_learning_rate(o.lr);
   loop->set_batches(batches);
-  fmt::print("{} batch={} threads={} rounds={} steps/round={} warmup={} lr={}; malloc {}; BLAS {}\n",
-             o.model, o.batch, o.threads, o.rounds, o.steps, o.warmup, o.lr, malloc_record.dump(),
-             cb::backends::dlib_backend::blas_description());
+  fmt::print(
+      "{} batch={} threads={} rounds={} steps/round={} warmup={} lr={}; malloc {}; BLAS {}\n",
+      o.model, o.batch, o.threads, o.rounds, o.steps, o.warmup, o.lr, malloc_record.dump(),
+      cb::backends::dlib_backend::blas_description());
 
   // Same weights, same first batch: the first losses agree if both sides compute the same thing.
   const double loss_a = trainer->train_step(batches[0]).loss;

@@ -69,7 +69,9 @@ void expect_same_first_loss(const std::string& name) {
   EXPECT_NEAR(dlibs, ours, 1e-5 * ours) << name;
 }
 
-TEST(DlibNativeLoop, FirstLossMatchesTheTrainersOnSimpleCnn) { expect_same_first_loss("simple-cnn"); }
+TEST(DlibNativeLoop, FirstLossMatchesTheTrainersOnSimpleCnn) {
+  expect_same_first_loss("simple-cnn");
+}
 
 TEST(DlibNativeLoop, FirstLossMatchesTheTrainersOnResnet20) { expect_same_first_loss("resnet20"); }
 
