@@ -239,7 +239,7 @@ class TrainerCore {
   // Softmax cross-entropy of `logits` (n × classes) against labels_ with label smoothing;
   // fills `gradient` (∂ mean loss / ∂ logits) when it is non-null.
   StepResult cross_entropy(const dlib::tensor& logits, double smoothing, dlib::tensor* gradient,
-                           double* loss_sum, std::int64_t* correct) const;
+                           double* loss_sum, std::int64_t* correct);
 
   std::shared_ptr<const model::AnalysedModel> model_;
   const model::ModelSpec& spec_;  // model_->spec
@@ -253,6 +253,10 @@ class TrainerCore {
   std::vector<ParameterState> states_;
   dlib::resizable_tensor input_, gradient_;
   std::vector<std::int64_t> labels_;  // of the batch in input_
+  // Scratch reused by every step, so that a step allocates nothing of its own: the softmax of
+  // one row (cross_entropy) and one layer's batch statistics (update_running_statistics).
+  std::vector<double> probabilities_;
+  std::vector<float> batch_mean_, batch_var_;
 };
 
 template <typename TrainNet, typename TestNet>

@@ -252,7 +252,8 @@ model::Weights TrainerCore::save() const {
 // docs/backends/dlib.md) is bypassed: bn_ hands over each batch's statistics and the backend
 // keeps the running values.
 void TrainerCore::update_running_statistics() {
-  std::vector<float> mean, var;
+  std::vector<float>& mean = batch_mean_;
+  std::vector<float>& var = batch_var_;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     if (parameters_[i].op != Op::batch_norm) continue;
     parameters_[i].batch_statistics(mean, var);
@@ -313,14 +314,15 @@ void TrainerCore::fold_batch_norm(const std::vector<dlib::affine_*>& affine) con
 
 StepResult TrainerCore::cross_entropy(const dlib::tensor& logits, double smoothing,
                                       dlib::tensor* gradient, double* loss_sum,
-                                      std::int64_t* correct) const {
+                                      std::int64_t* correct) {
   const long n = logits.num_samples();
   const long classes = logits.k() * logits.nr() * logits.nc();
   const float* z = logits.host();
   float* g = gradient != nullptr ? gradient->host_write_only() : nullptr;
   double total = 0;
   std::int64_t right = 0;
-  std::vector<double> p(static_cast<std::size_t>(classes));
+  probabilities_.resize(static_cast<std::size_t>(classes));
+  double* p = probabilities_.data();
   for (long i = 0; i < n; ++i) {
     const float* row = z + i * classes;
     const long label = labels_[static_cast<std::size_t>(i)];

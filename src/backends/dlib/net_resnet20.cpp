@@ -1,6 +1,7 @@
 // resnet20: 3×3 stem (16), three stages of 3 basic blocks (16, 32, 64 channels; the first block
 // of stages 2 and 3 downsamples with an option-A shortcut), global average pool, linear.
 #include "backends/dlib/dlib_network.h"
+#include "backends/dlib/native_loop_net.h"
 #include "backends/dlib/network_blocks.h"
 #include "backends/dlib/network_types.h"
 
@@ -27,6 +28,10 @@ NetworkType resnet20_network() {
             return std::make_unique<DlibTrainer<resnet20<dlib::bn_con>, resnet20<dlib::affine>>>(
                 config, "resnet20");
           }};
+}
+
+std::unique_ptr<NativeLoop> resnet20_native_loop(const TrainerConfig& config) {
+  return std::make_unique<DlibNativeLoop<resnet20<dlib::bn_con>>>(config, "resnet20");
 }
 
 }  // namespace cb::backends::dlib_backend

@@ -1,6 +1,7 @@
 // simple-cnn: (conv3×3-BN-ReLU) ×2 and a 2×2 max pool, at 32, 64 and 128 channels; global
 // average pool; linear.
 #include "backends/dlib/dlib_network.h"
+#include "backends/dlib/native_loop_net.h"
 #include "backends/dlib/network_blocks.h"
 #include "backends/dlib/network_types.h"
 
@@ -22,6 +23,10 @@ NetworkType simple_cnn_network() {
         return std::make_unique<DlibTrainer<simple_cnn<dlib::bn_con>, simple_cnn<dlib::affine>>>(
             config, "simple-cnn");
       }};
+}
+
+std::unique_ptr<NativeLoop> simple_cnn_native_loop(const TrainerConfig& config) {
+  return std::make_unique<DlibNativeLoop<simple_cnn<dlib::bn_con>>>(config, "simple-cnn");
 }
 
 }  // namespace cb::backends::dlib_backend
