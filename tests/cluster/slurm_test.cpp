@@ -24,6 +24,7 @@
 
 namespace cb {
 namespace {
+using testing::start_cifarbench;
 using testing::run_cifarbench;
 using testing::run_process;
 using testing::SlurmCluster;
@@ -130,22 +131,6 @@ std::size_t epochs_written(const fs::path& trial_dir) {
   const auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.contains("result") || !j["result"].contains("epochs")) return 0;
   return j["result"]["epochs"].size();
-}
-
-// `cifarbench ARGS` in the background, output to `log`.
-pid_t start_cifarbench(const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string out = log.string();
-    if (!freopen(out.c_str(), "w", stdout) || !freopen(out.c_str(), "a", stderr)) _exit(126);
-    if (!freopen("/dev/null", "r", stdin)) _exit(126);
-    std::vector<char*> argv{const_cast<char*>(CIFARBENCH_EXE)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
 }
 
 template <typename Condition>

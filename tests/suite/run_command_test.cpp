@@ -20,6 +20,7 @@
 
 namespace cb {
 namespace {
+using testing::start_cifarbench;
 using testing::run_cifarbench;
 using testing::TempDir;
 
@@ -43,20 +44,6 @@ std::filesystem::path write_suite(const TempDir& dir, int epochs, const std::str
 
 results::ResultsSnapshot load(const std::filesystem::path& results) {
   return results::ResultsStore::open_for_reading(results).load();
-}
-
-pid_t start_cifarbench(const std::vector<std::string>& args, const std::filesystem::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string out = log.string();
-    if (!freopen(out.c_str(), "w", stdout) || !freopen(out.c_str(), "a", stderr)) _exit(126);
-    std::vector<char*> argv{const_cast<char*>(CIFARBENCH_EXE)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
 }
 
 // Waits until some trial of the results database has at least `epochs` epochs stored.

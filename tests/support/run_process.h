@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,6 +80,23 @@ inline ProcessResult run_cifarbench(std::vector<std::string> args,
                                     const std::vector<std::string>& env = {}) {
   args.insert(args.begin(), CIFARBENCH_EXE);
   return run_process(args, env);
+}
+
+// `cifarbench ARGS` in the background (the caller waits for it): stdout and stderr go to the
+// file `log` (truncated), standard input is /dev/null; returns its pid.
+inline pid_t start_cifarbench(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  const std::string out = log.string();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen(out.c_str(), "w", stdout) || !freopen(out.c_str(), "a", stderr)) _exit(126);
+    if (!freopen("/dev/null", "r", stdin)) _exit(126);
+    std::vector<char*> argv{const_cast<char*>(CIFARBENCH_EXE)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
 }
 
 }  // namespace cb::testing
