@@ -270,7 +270,7 @@ runs = [json.load(open(path)) for path in sys.argv[1:]]
 rates = [r["result"]["images_per_s"] for r in runs]
 every = runs[1]["config"]["read_every"]
 print(f"simple-cnn, {runs[0]['result']['steps']} steps: read every step {rates[0]:.0f} images/s, "
-      f"every {every} {rates[1]:.0f} images/s ({rates[1] / rates[0]:.2f}x)")
+      f"the default (every {every}) {rates[1]:.0f} images/s ({rates[1] / rates[0]:.2f}x)")
 EOF
 }
 step host-sync do_host_sync

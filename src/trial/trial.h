@@ -126,7 +126,8 @@ class TrialObserver {
  public:
   virtual ~TrialObserver() = default;
   virtual void on_start(const TrialStart& /*start*/) {}
-  // After every training step (on this process's rank); keep it cheap.
+  // Every training step (on this process's rank), in order, at each read of the steps' values
+  // (TrialSpec::read_every: every step on the CPU, in batches on a GPU); keep it cheap.
   virtual void on_step(const StepRecord& /*step*/) {}
   virtual void on_epoch(const TrialOutcome& /*so_far*/, const EpochStats& /*epoch*/) {}
   virtual void on_finish(const TrialOutcome& /*outcome*/, const telemetry::SampleLog& /*log*/) {}
