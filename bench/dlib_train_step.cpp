@@ -67,6 +67,7 @@ int run(int argc, char** argv) {
     for (int w = 0; w < windows; ++w) {
       const auto start = std::chrono::steady_clock::now();
       for (int i = 0; i < steps; ++i) step();
+      trainer->read_steps();  // the window's values, read at its end as a trial reads
       trainer->sync();
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -88,7 +88,7 @@ int run(int argc, char** argv) {
       const auto batch = make_batch(data, data.train, order,
                                     static_cast<std::size_t>(s) * batch_size, batch_size, stats);
       const auto start = std::chrono::steady_clock::now();
-      last_loss = trainer->train_step(batch).loss;
+      last_loss = cb::backends::train_step_and_read(*trainer, batch).loss;
       trainer->sync();
       seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }

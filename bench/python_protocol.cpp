@@ -63,7 +63,10 @@ void BM_ResNet20TrainStep(benchmark::State& state) {
   if (!trainer) return;
   trainer->set_learning_rate(0.01);
   trainer->train_step(s.batch);  // warm-up
-  for (auto _ : state) trainer->train_step(s.batch);
+  for (auto _ : state) {
+    trainer->train_step(s.batch);
+    trainer->read_steps();  // free: the worker's reply carried the values
+  }
   state.SetItemsProcessed(state.iterations() * s.batch.n);
 }
 BENCHMARK(BM_ResNet20TrainStep)->Unit(benchmark::kMillisecond);

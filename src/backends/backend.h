@@ -118,8 +118,16 @@ class Trainer {
   virtual data::Layout input_layout() const = 0;
   // Trainable parameters as the framework counts them (must equal the spec's count).
   virtual std::int64_t parameter_count() const = 0;
-  // One optimizer step on the batch, in training mode; returns the loss and accuracy before it.
-  virtual StepResult train_step(const data::Batch& batch) = 0;
+  // One optimizer step on the batch, in training mode. Its loss and accuracy (before the update)
+  // are not returned: they stay where the math ran until read_steps, so that a device backend
+  // never waits for its device here and the next step is queued while this one runs.
+  virtual void train_step(const data::Batch& batch) = 0;
+  // The StepResult of every train_step since the last call, oldest first (empty when none), and
+  // forgets them: the one point where a device backend waits for those steps to finish (one
+  // host synchronisation for all of them). The harness calls it every few steps
+  // (TrialSpec::read_every), at each epoch's end and before every timing point; values not
+  // read yet are kept (two numbers a step), so a caller that trains for long reads now and then.
+  virtual std::vector<StepResult> read_steps() = 0;
   // Forward pass in inference mode (running statistics, no dropout); no parameter change.
   virtual EvalResult evaluate(const data::Batch& batch) = 0;
   // Logits of a batch in inference mode, n × classes row-major (for conformance tests).
@@ -175,6 +183,11 @@ class Backend {
   // Builds a trainer; throws cb::InputError (bad config) or cb::Unsupported (missing feature).
   virtual std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const = 0;
 };
+
+// One train_step and its StepResult (read_steps' last): a host synchronisation per step, for
+// callers that want every step's loss now (conformance checks, tests), never the trial loop.
+// CheckFailed when the trainer read back nothing for the step.
+StepResult train_step_and_read(Trainer& trainer, const data::Batch& batch);
 
 // The registry of backends compiled into this binary (and placeholders for those left out).
 void register_backend(std::unique_ptr<Backend> backend);

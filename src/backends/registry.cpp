@@ -33,6 +33,13 @@ std::string distinct_values(const std::vector<double>& values) {
   return fmt::format("{}", fmt::join(seen, ", "));
 }
 
+StepResult train_step_and_read(Trainer& trainer, const data::Batch& batch) {
+  trainer.train_step(batch);
+  const std::vector<StepResult> read = trainer.read_steps();
+  if (read.empty()) throw CheckFailed("read_steps returned nothing after a train_step");
+  return read.back();
+}
+
 std::optional<MixedPrecision> parse_mixed_precision(std::string_view name) {
   for (auto p : {MixedPrecision::off, MixedPrecision::fp16, MixedPrecision::bf16}) {
     if (to_string(p) == name) return p;

@@ -47,6 +47,7 @@ struct TrainOptions {
   std::string step_log;
   std::string telemetry_log;
   double time_limit_s = 0;
+  int read_every = 0;
   int nproc = 1, dist_timeout_s = 60;
   int epochs = 0, threads = -1, batch_size = 0, eval_every = 0, workers = -1;
   double lr = -1, target_acc = -1, weight_decay = -1, telemetry_hz = 10;
@@ -88,6 +89,7 @@ trial::TrialSpec build_spec(const TrainOptions& o) {
   spec.resume = o.resume;
   spec.restart_changed = o.restart_changed;
   spec.time_limit_s = o.time_limit_s;
+  spec.read_every = o.read_every;
   spec.out_dir = o.out_dir.empty()
                      ? std::filesystem::path("cifarbench-train") /
                            fmt::format("{}-{}-seed{}", o.framework, o.model, o.seed)
@@ -301,6 +303,11 @@ const CommandRegistration registration{"train", 20, [](CLI::App& app) {
                   "write every telemetry sample (with the wall-clock start) to this JSON file");
   cmd->add_option("--time-limit", o->time_limit_s, "seconds after which the trial stops as `timeout`, keeping its epochs")
       ->check(finite_in(0.001, 1e9));
+  cmd->add_option("--read-every", o->read_every,
+                  "read the steps' loss and accuracy back from the trainer every N steps (and at "
+                  "each epoch's end): a GPU queues N steps ahead instead of waiting for each; 0: "
+                  "every step on the CPU, 10 on a GPU")
+      ->check(CLI::Range(0, 1000000))->capture_default_str();
   // Suite-child mode, used by `cifarbench run` (hidden from --help): every option from one file.
   cmd->add_option("--trial", o->trial_file, "")->group("")->check(CLI::ExistingFile);
   cmd->callback([o, cmd] {

@@ -149,8 +149,8 @@ class BackendChecks {
     double worst = 0;
     for (std::uint64_t s = 3; s <= 4; ++s) {
       const auto batch = random_batch(spec_, kBatch, s);
-      const double lb = ref->train_step(in_layout(batch, ref->input_layout())).loss;
-      const double la = mine->train_step(in_layout(batch, mine->input_layout())).loss;
+      const double lb = backends::train_step_and_read(*ref, in_layout(batch, ref->input_layout())).loss;
+      const double la = backends::train_step_and_read(*mine, in_layout(batch, mine->input_layout())).loss;
       worst = std::max(worst, std::abs(la - lb) / std::max(1.0, std::abs(lb)));
     }
     return verdict(worst <= kLaterLossTolerance,
@@ -190,7 +190,7 @@ class BackendChecks {
     auto t = trainer(settings_);
     t->set_learning_rate(0.05);
     const auto batch = in_layout(random_batch(spec_, kOverfitBatch, 6), t->input_layout());
-    const double first = t->train_step(batch).loss;
+    const double first = backends::train_step_and_read(*t, batch).loss;
     for (int i = 1; i < kOverfitSteps; ++i) t->train_step(batch);
     const auto eval = t->evaluate(batch);
     const double final_loss = eval.loss_sum / std::max<std::int64_t>(eval.count, 1);
@@ -206,7 +206,7 @@ class BackendChecks {
     for (auto& run : losses) {
       auto t = trainer(with_determinism());
       for (std::uint64_t s = 7; s < 10; ++s) {
-        run.push_back(t->train_step(in_layout(random_batch(spec_, kBatch, s), t->input_layout())).loss);
+        run.push_back(backends::train_step_and_read(*t, in_layout(random_batch(spec_, kBatch, s), t->input_layout())).loss);
       }
     }
     return verdict(losses[0] == losses[1],
@@ -233,8 +233,8 @@ class BackendChecks {
     auto full = trainer(settings_);
     auto mixed = trainer(s);
     const auto batch = random_batch(spec_, kBatch, 11);
-    const double lf = full->train_step(in_layout(batch, full->input_layout())).loss;
-    const double lm = mixed->train_step(in_layout(batch, mixed->input_layout())).loss;
+    const double lf = backends::train_step_and_read(*full, in_layout(batch, full->input_layout())).loss;
+    const double lm = backends::train_step_and_read(*mixed, in_layout(batch, mixed->input_layout())).loss;
     const double d = std::abs(lm - lf) / std::max(1.0, std::abs(lf));
     return verdict(std::isfinite(lm) && d <= kMixedPrecisionTolerance,
                    fmt::format("loss {:.5f} against float32's {:.5f} ({:.2g}, bound {:.0e})", lm, lf,

@@ -149,8 +149,8 @@ Agreement compare_logits(backends::Trainer& reference, backends::Trainer& other,
 StepAgreement compare_sgd_step(backends::Trainer& reference, backends::Trainer& other,
                                const data::Batch& nchw) {
   const auto before = reference.export_weights();
-  const auto step_b = reference.train_step(in_layout(nchw, reference.input_layout()));
-  const auto step_a = other.train_step(in_layout(nchw, other.input_layout()));
+  const auto step_b = backends::train_step_and_read(reference, in_layout(nchw, reference.input_layout()));
+  const auto step_a = backends::train_step_and_read(other, in_layout(nchw, other.input_layout()));
   const auto wa = other.export_weights();
   const auto wb = reference.export_weights();
   StepAgreement r;

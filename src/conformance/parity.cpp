@@ -73,8 +73,8 @@ class PairRun {
   void step(backends::Trainer& ta, backends::Trainer& tb, const data::Batch& batch, int number) {
     ParityStep s;
     s.step = number;
-    s.loss_a = ta.train_step(in_layout(batch, ta.input_layout())).loss;
-    s.loss_b = tb.train_step(in_layout(batch, tb.input_layout())).loss;
+    s.loss_a = backends::train_step_and_read(ta, in_layout(batch, ta.input_layout())).loss;
+    s.loss_b = backends::train_step_and_read(tb, in_layout(batch, tb.input_layout())).loss;
     const auto wa = ta.export_weights();
     const auto wb = tb.export_weights();
     s.parameter_distance = relative_distance(wa, wb);

@@ -35,7 +35,8 @@ nlohmann::json trial_config_json(const TrialSpec& spec) {
           {"telemetry", {{"enabled", spec.telemetry.enabled}, {"rate_hz", spec.telemetry.rate_hz}}},
           {"rank", spec.shard.rank},
           {"world_size", spec.shard.world_size},
-          {"time_limit_s", spec.time_limit_s > 0 ? nlohmann::json(spec.time_limit_s) : nlohmann::json(nullptr)}};
+          {"time_limit_s", spec.time_limit_s > 0 ? nlohmann::json(spec.time_limit_s) : nlohmann::json(nullptr)},
+          {"read_every", read_every_for(spec.read_every, spec.recipe.execution.device)}};
 }
 
 nlohmann::json to_json(const EpochStats& e) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <utility>
 
 #include "backends/backend.h"
 #include "core/error.h"
@@ -125,6 +126,7 @@ class TrialRun {
   // Stage 1: everything that can be refused is refused before any training starts; then the
   // model, its initial weights, the trainer and the harness's pipeline in the trainer's layout.
   void prepare() {
+    read_every_ = read_every_for(spec_.read_every, recipe_.execution.device);
     const backends::Backend& backend = require_backend(spec_);
     dataset_ = data::resolve_dataset(spec_.data);
     test_images_total_ = dataset_.test.count;
@@ -252,10 +254,13 @@ class TrialRun {
     EpochTally tally;
     {
       data::BatchStream stream = data::training_batches(*train_batcher_, *sampler_, epoch - 1, pipeline_);
-      while (tally.steps < steps_per_epoch_ && stream.next(batch_)) {
-        if (!train_step(epoch, epoch_start, es, tally)) break;
+      std::int64_t queued = 0;
+      while (queued < steps_per_epoch_ && stream.next(batch_)) {
+        ++queued;
+        if (!train_step(epoch, epoch_start, es, tally, queued == steps_per_epoch_)) break;
       }
     }
+    if (running() && !unread_.empty()) read_steps(epoch, epoch_start, tally);  // a short stream
     trainer_->sync();
     es.epoch_time_s = seconds_since(epoch_start);
     std::vector<double> sums{tally.loss_sum, tally.correct, static_cast<double>(tally.images),
@@ -272,28 +277,59 @@ class TrialRun {
     return tally;
   }
 
-  // One step; false when the trial stops (interrupted, diverged, out of time).
-  bool train_step(int epoch, double epoch_start, EpochStats& es, EpochTally& tally) {
-    if (world_->interrupted_before_step()) return stop(results::TrialStatus::interrupted, epoch);
+  // One step, queued on the trainer, and a read of the queued steps' values every read_every_
+  // steps, at the epoch's last step and at the warm-up's last; false when the trial stops.
+  bool train_step(int epoch, double epoch_start, EpochStats& es, EpochTally& tally, bool last_of_epoch) {
+    if (world_->interrupted_before_step()) {  // one process: the steps queued are read first
+      return (unread_.empty() || read_steps(epoch, epoch_start, tally)) &&
+             stop(results::TrialStatus::interrupted, epoch);
+    }
     const double lr = learning_rate_at(recipe_.schedule, out_.steps, total_steps_, steps_per_epoch_);
     trainer_->set_learning_rate(lr);
     es.learning_rate = lr;
-    const backends::StepResult r = trainer_->train_step(batch_);
+    trainer_->train_step(batch_);
     ++out_.steps;
     ++steps_this_run_;
-    observer_.on_step({out_.steps, epoch, lr, r.loss, r.accuracy});
+    unread_.push_back({out_.steps, epoch, lr, batch_.n});
+    const bool warm_end = steps_this_run_ == recipe_.warmup_steps;
+    if (static_cast<int>(unread_.size()) < read_every_ && !last_of_epoch && !warm_end) return true;
+    return read_steps(epoch, epoch_start, tally);
+  }
+
+  // Reads the queued steps' values (the one host synchronisation), reports and tallies them,
+  // and acts on what the world agrees: divergence at the first non-finite step (the steps queued
+  // after it are dropped from every count), Ctrl-C, the time limit. False when the trial stops.
+  bool read_steps(int epoch, double epoch_start, EpochTally& tally) {
+    const std::vector<backends::StepResult> read = trainer_->read_steps();
+    if (read.size() != unread_.size()) {
+      throw CheckFailed(fmt::format("{} trainer: read_steps returned {} step(s), {} were trained since the last read",
+                                    spec_.framework, read.size(), unread_.size()));
+    }
+    std::vector<bool> non_finite(read.size());
+    for (std::size_t i = 0; i < read.size(); ++i) non_finite[i] = !std::isfinite(read[i].loss);
     const bool out_of_time = spec_.time_limit_s > 0 && seconds_since(wall_start_) > spec_.time_limit_s;
-    const World::StepVerdict verdict = world_->agree_after_step(!std::isfinite(r.loss), out_of_time);
-    if (verdict.diverged) {
+    const World::ReadVerdict verdict = world_->agree_at_read(non_finite, out_of_time);
+    const std::size_t kept = verdict.diverged_at.value_or(read.size());
+    for (std::size_t i = 0; i < read.size() && i <= kept; ++i) {
+      const UnreadStep& s = unread_[i];
+      observer_.on_step({s.step, s.epoch, s.learning_rate, read[i].loss, read[i].accuracy});
+      if (i == kept) break;  // the diverged step is reported, never tallied
+      tally.loss_sum += read[i].loss;
+      tally.correct += read[i].accuracy * s.images;
+      tally.images += s.images;
+      ++tally.steps;
+    }
+    const std::vector<UnreadStep> steps = std::exchange(unread_, {});
+    if (verdict.diverged_at) {
+      const UnreadStep& s = steps[kept];
+      const auto dropped = static_cast<std::int64_t>(steps.size() - kept - 1);
+      out_.steps -= dropped;
+      steps_this_run_ -= dropped;
       out_.state = results::TrialStatus::diverged;
-      out_.diverged_step = out_.steps;
-      out_.error = fmt::format("loss became {} at step {} (epoch {})", r.loss, out_.steps, epoch);
+      out_.diverged_step = s.step;
+      out_.error = fmt::format("loss became {} at step {} (epoch {})", read[kept].loss, s.step, s.epoch);
       return false;
     }
-    tally.loss_sum += r.loss;
-    tally.correct += r.accuracy * batch_.n;
-    tally.images += batch_.n;
-    ++tally.steps;
     if (verdict.interrupted) return stop(results::TrialStatus::interrupted, epoch);
     if (steps_this_run_ == recipe_.warmup_steps) {  // the warm-up ends: throughput counts from here
       trainer_->sync();
@@ -416,9 +452,26 @@ class TrialRun {
   std::int64_t warm_images_ = 0;
   std::int64_t steps_this_run_ = 0;
   data::Batch batch_;
+  // The steps trained since the trainer's values were last read (read_steps).
+  struct UnreadStep {
+    std::int64_t step = 0;
+    int epoch = 0;
+    double learning_rate = 0;
+    int images = 0;
+  };
+  std::vector<UnreadStep> unread_;
+  int read_every_ = 1;
 };
 
 }  // namespace
+
+int read_every_for(int read_every, const std::string& device) {
+  if (read_every < 0) {
+    throw InputError(fmt::format("--read-every {}: expected 0 (the device's default) or a number of steps ≥ 1", read_every));
+  }
+  if (read_every > 0) return read_every;
+  return device == "cpu" ? 1 : kDeviceReadEvery;
+}
 
 const TrialClock& steady_trial_clock() {
   static const SteadyClock clock;

@@ -44,7 +44,20 @@ struct TrialSpec {
   // > 0: the trial stops after the step during which its wall time passes this many seconds,
   // as `timeout`, keeping the epochs it finished (a suite's per-trial limit).
   double time_limit_s = 0;
+  // Read the steps' loss and accuracy back from the trainer (Trainer::read_steps, a host
+  // synchronisation on a GPU) every this many steps, and always at an epoch's end and at the
+  // warm-up's end. Divergence, the time limit and a data-parallel world's Ctrl-C are acted on at
+  // these reads. 0: read_every_for(device): every step on the CPU, kDeviceReadEvery elsewhere.
+  int read_every = 0;
 };
+
+// The steps between reads when TrialSpec::read_every is 0 and the device is not the CPU: a GPU
+// then queues this many steps ahead instead of waiting for each one's loss.
+inline constexpr int kDeviceReadEvery = 10;
+// TrialSpec::read_every as a trial uses it: `read_every` when > 0, else 1 on "cpu" (a CPU
+// backend has no queue: reading each step costs nothing and keeps every check per step) and
+// kDeviceReadEvery on any other device.
+int read_every_for(int read_every, const std::string& device);
 
 struct EpochStats {
   int epoch = 0;                      // 1-based
@@ -113,7 +126,8 @@ class TrialObserver {
  public:
   virtual ~TrialObserver() = default;
   virtual void on_start(const TrialStart& /*start*/) {}
-  // After every training step (on this process's rank); keep it cheap.
+  // Every training step (on this process's rank), in order, at each read of the steps' values
+  // (TrialSpec::read_every: every step on the CPU, in batches on a GPU); keep it cheap.
   virtual void on_step(const StepRecord& /*step*/) {}
   virtual void on_epoch(const TrialOutcome& /*so_far*/, const EpochStats& /*epoch*/) {}
   virtual void on_finish(const TrialOutcome& /*outcome*/, const telemetry::SampleLog& /*log*/) {}

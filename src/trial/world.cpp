@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "trial/trial.h"
 
@@ -14,8 +16,11 @@ class SingleProcess final : public World {
   int rank() const override { return 0; }
   void check_ranks_agree(backends::Trainer&, std::int64_t) override {}
   bool interrupted_before_step() const override { return interrupt_flag().load(); }
-  StepVerdict agree_after_step(bool diverged, bool out_of_time) override {
-    return {false, diverged, out_of_time};
+  ReadVerdict agree_at_read(const std::vector<bool>& non_finite, bool out_of_time) override {
+    ReadVerdict verdict{false, std::nullopt, out_of_time};
+    const auto first = std::find(non_finite.begin(), non_finite.end(), true);
+    if (first != non_finite.end()) verdict.diverged_at = static_cast<std::size_t>(first - non_finite.begin());
+    return verdict;
   }
   void sum(std::vector<double>&) override {}
   void share_buffers_from_leader(backends::Trainer&) override {}
@@ -73,11 +78,19 @@ class DataParallel final : public World {
 
   bool interrupted_before_step() const override { return false; }
 
-  StepVerdict agree_after_step(bool diverged, bool out_of_time) override {
-    std::vector<double> flags{interrupt_flag().load() ? 1.0 : 0.0, diverged ? 1.0 : 0.0,
-                              out_of_time ? 1.0 : 0.0};
+  // One sum: Ctrl-C, out of time, then one flag per step read (ranks read the same steps).
+  ReadVerdict agree_at_read(const std::vector<bool>& non_finite, bool out_of_time) override {
+    std::vector<double> flags{interrupt_flag().load() ? 1.0 : 0.0, out_of_time ? 1.0 : 0.0};
+    for (bool f : non_finite) flags.push_back(f ? 1.0 : 0.0);
     sum(flags);
-    return {flags[0] > 0, flags[1] > 0, flags[2] > 0};
+    ReadVerdict verdict{flags[0] > 0, std::nullopt, flags[1] > 0};
+    for (std::size_t i = 0; i < non_finite.size(); ++i) {
+      if (flags[i + 2] > 0) {
+        verdict.diverged_at = i;
+        break;
+      }
+    }
+    return verdict;
   }
 
   void sum(std::vector<double>& values) override { trainer_.all_reduce_sum(values); }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "backends/backend.h"
@@ -23,15 +24,17 @@ class World {
   // of steps per epoch (a rank with one step more would wait for the others until the timeout).
   virtual void check_ranks_agree(backends::Trainer& trainer, std::int64_t steps_per_epoch) = 0;
   // Whether Ctrl-C stops the trial before the next step: one process stops at once; a world
-  // decides after each step (agree_after_step), so that every rank stops at the same one.
+  // decides at the next read (agree_at_read), so that every rank stops at the same step.
   virtual bool interrupted_before_step() const = 0;
-  struct StepVerdict {
+  struct ReadVerdict {
     bool interrupted = false;
-    bool diverged = false;
+    std::optional<std::size_t> diverged_at;  // the first step read that diverged on any rank
     bool out_of_time = false;
   };
-  // After a step: whether any rank was interrupted, diverged or ran out of time.
-  virtual StepVerdict agree_after_step(bool diverged, bool out_of_time) = 0;
+  // At a read of the steps' values (every rank reads at the same steps, as many of them):
+  // `non_finite` says which of the steps read diverged on this rank; returns the first that
+  // diverged on any rank, and whether any rank was interrupted or ran out of time.
+  virtual ReadVerdict agree_at_read(const std::vector<bool>& non_finite, bool out_of_time) = 0;
   // Sums `values` element-wise over the ranks, in place.
   virtual void sum(std::vector<double>& values) = 0;
   // Before evaluation and checkpoints: every rank takes rank 0's batch-norm statistics.

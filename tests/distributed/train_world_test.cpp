@@ -70,6 +70,29 @@ TEST_F(TrainWorld, NprocTwoRanksReportOneAccuracyAndRankZeroWritesTheResult) {
   EXPECT_EQ(result["test_accuracy"], rank1["test_accuracy"]);
 }
 
+// Reading the steps' values every 4 steps (the last read at the epoch's 6th) instead of every
+// step: the ranks still agree at each read and report the same figures.
+TEST_F(TrainWorld, TwoRanksReadingInBatchesReportWhatReadingEveryStepReports) {
+  const auto data = tiny_cifar(20);
+  auto train = [&](const std::string& every) {
+    const auto out = dir_ / ("out-" + every);
+    const auto r = testing::run_process({CIFARBENCH_EXE, "train", "--model", "simple-cnn", "--data",
+                                         data.string(), "--epochs", "1", "--batch-size", "8",
+                                         "--threads", "1", "--nproc", "2", "--no-telemetry",
+                                         "--no-download", "--read-every", every, "--out", out.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return read_json(out / "result.json");
+  };
+  const auto each = train("1"), batched = train("4");
+  EXPECT_EQ(batched["config"]["read_every"], 4);
+  EXPECT_EQ(batched["result"]["status"], "completed");
+  EXPECT_EQ(batched["result"]["steps"], each["result"]["steps"]);
+  EXPECT_EQ(batched["result"]["training_images"], 96);
+  EXPECT_EQ(batched["result"]["epochs"][0]["train_loss"], each["result"]["epochs"][0]["train_loss"]);
+  EXPECT_EQ(batched["result"]["epochs"][0]["train_accuracy"], each["result"]["epochs"][0]["train_accuracy"]);
+  EXPECT_EQ(batched["result"]["test_accuracy"], each["result"]["test_accuracy"]);
+}
+
 TEST_F(TrainWorld, NprocUnderAnExternalLauncherIsRefusedNamingIt) {
   const auto r = testing::run_process({CIFARBENCH_EXE, "train", "--dataset", "synthetic", "--nproc",
                                        "2", "--out", (dir_ / "o").string()},

@@ -212,7 +212,7 @@ TEST(DlibBackend, EvaluateCountsTheArgmaxOfTheLogits) {
 TEST(DlibBackend, TrainStepWithZeroLearningRateLeavesTrainableWeightsUnchanged) {
   auto f = make_trainer("simple-cnn");
   f.trainer->set_learning_rate(0.0);
-  const auto step = f.trainer->train_step(random_batch(4, 4));
+  const auto step = backends::train_step_and_read(*f.trainer, random_batch(4, 4));
   EXPECT_GT(step.loss, 0.0);
   const auto out = f.trainer->export_weights();
   for (const auto& t : out.tensors) {
@@ -226,10 +226,30 @@ TEST(DlibBackend, TrainStepLowersTheLossOnARepeatedBatch) {
   auto f = make_trainer("simple-cnn");
   f.trainer->set_learning_rate(0.05);
   const auto batch = random_batch(8, 5);
-  const double first = f.trainer->train_step(batch).loss;
+  const double first = backends::train_step_and_read(*f.trainer, batch).loss;
   double last = first;
-  for (int i = 0; i < 5; ++i) last = f.trainer->train_step(batch).loss;
+  for (int i = 0; i < 5; ++i) last = backends::train_step_and_read(*f.trainer, batch).loss;
   EXPECT_LT(last, first);
+}
+
+TEST(DlibBackend, ReadStepsReturnsEveryStepSinceTheLastReadInOrder) {
+  auto a = make_trainer("simple-cnn");
+  auto b = make_trainer("simple-cnn");
+  a.trainer->set_learning_rate(0.05);
+  b.trainer->set_learning_rate(0.05);
+  std::vector<StepResult> each;
+  for (std::uint64_t s = 0; s < 3; ++s) {
+    each.push_back(backends::train_step_and_read(*a.trainer, random_batch(4, 10 + s)));
+    b.trainer->train_step(random_batch(4, 10 + s));
+  }
+  const auto read = b.trainer->read_steps();
+  ASSERT_EQ(read.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(read[i].loss, each[i].loss) << i;
+    EXPECT_EQ(read[i].accuracy, each[i].accuracy) << i;
+  }
+  EXPECT_NE(read[0].loss, read[2].loss);
+  EXPECT_TRUE(b.trainer->read_steps().empty());
 }
 
 // With momentum 1 PyTorch's running statistics become the batch's: the mean and the unbiased

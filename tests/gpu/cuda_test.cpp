@@ -72,7 +72,7 @@ TEST(Cuda, SgdStepsFollowTheCpuLossForFiveSteps) {
   auto gpu = torch_backend().create_trainer(f.config("cuda:0"));
   for (auto* t : {cpu.get(), gpu.get()}) t->set_learning_rate(0.05);
   for (int step = 0; step < 5; ++step) {
-    const double a = cpu->train_step(f.batch).loss, b = gpu->train_step(f.batch).loss;
+    const double a = backends::train_step_and_read(*cpu, f.batch).loss, b = backends::train_step_and_read(*gpu, f.batch).loss;
     EXPECT_NEAR(a, b, 1e-3 * std::max(1.0, std::fabs(a))) << "step " << step;
   }
 }
@@ -90,9 +90,9 @@ TEST(Cuda, EveryPrecisionAndMemoryFormatOverfitsOneBatch) {
       c.execution.autotune = true;
       auto t = torch_backend().create_trainer(c);
       t->set_learning_rate(0.05);
-      const double first = t->train_step(f.batch).loss;
+      const double first = backends::train_step_and_read(*t, f.batch).loss;
       double last = first;
-      for (int i = 0; i < 30; ++i) last = t->train_step(f.batch).loss;
+      for (int i = 0; i < 30; ++i) last = backends::train_step_and_read(*t, f.batch).loss;
       EXPECT_TRUE(std::isfinite(last)) << backends::to_string(precision) << " cl=" << channels_last;
       EXPECT_LT(last, 0.5 * first) << backends::to_string(precision) << " cl=" << channels_last;
     }
@@ -116,7 +116,7 @@ TEST(Cuda, DeterministicModeGivesTheSameLossesTwice) {
   for (auto& losses : runs) {
     auto t = torch_backend().create_trainer(f.config("cuda:0"));
     t->set_learning_rate(0.05);
-    for (int i = 0; i < 5; ++i) losses.push_back(t->train_step(f.batch).loss);
+    for (int i = 0; i < 5; ++i) losses.push_back(backends::train_step_and_read(*t, f.batch).loss);
   }
   EXPECT_EQ(runs[0], runs[1]);
 }

@@ -138,7 +138,7 @@ void expect_agreement_with_torch(const model::ModelSpec& spec, const model::Weig
   python->set_learning_rate(0.02);
   for (int step = 0; step < 3; ++step) {
     const data::Batch train = random_batch(spec, 8, 10 + static_cast<std::uint64_t>(step));
-    const auto ra = reference->train_step(train), rb = python->train_step(train);
+    const auto ra = backends::train_step_and_read(*reference, train), rb = backends::train_step_and_read(*python, train);
     EXPECT_NEAR(rb.loss, ra.loss, 1e-6 * std::max(1.0, std::abs(ra.loss))) << "step " << step;
     EXPECT_DOUBLE_EQ(rb.accuracy, ra.accuracy) << "step " << step;
   }
@@ -210,8 +210,8 @@ TEST(PythonBackend, TorchPyOptimizerStateMatchesTheTorchBackendAndResumesExactly
     resumed->import_optimizer_state(sb);
     resumed->set_learning_rate(0.05);
     const data::Batch next = random_batch(spec, 4, 30);
-    const double kept = python->train_step(next).loss;
-    EXPECT_EQ(resumed->train_step(next).loss, kept);
+    const double kept = backends::train_step_and_read(*python, next).loss;
+    EXPECT_EQ(backends::train_step_and_read(*resumed, next).loss, kept);
     const auto wa = python->export_weights(), wb = resumed->export_weights();
     for (std::size_t i = 0; i < wa.tensors.size(); ++i) {
       EXPECT_EQ(wa.tensors[i].tensor.values, wb.tensors[i].tensor.values) << wa.tensors[i].name;

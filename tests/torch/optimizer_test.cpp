@@ -76,7 +76,7 @@ TEST(TorchOptimizer, TwoSgdNesterovStepsMatchTheDefinition) {
   for (int step = 0; step < 2; ++step) {
     LinearModel g;
     const double want_loss = loss_and_gradient(m, f.batch, 0.0, &g);
-    EXPECT_NEAR(trainer->train_step(f.batch).loss, want_loss, 1e-5) << "step " << step;
+    EXPECT_NEAR(backends::train_step_and_read(*trainer, f.batch).loss, want_loss, 1e-5) << "step " << step;
     auto update = [&](std::vector<double>& w, std::vector<double>& gw, std::vector<double>& vw) {
       for (std::size_t i = 0; i < w.size(); ++i) {
         const double gi = gw[i] + 0.01 * w[i];
@@ -139,7 +139,7 @@ TEST(TorchOptimizer, LabelSmoothingMixesOneHotWithUniformTargets) {
   trainer->set_learning_rate(0.0);
   LinearModel g;
   const double want = loss_and_gradient(from_weights(f.weights), f.batch, 0.2, &g);
-  EXPECT_NEAR(trainer->train_step(f.batch).loss, want, 1e-6);
+  EXPECT_NEAR(backends::train_step_and_read(*trainer, f.batch).loss, want, 1e-6);
   // Evaluation reports the plain (unsmoothed) loss.
   const double plain = loss_and_gradient(from_weights(f.weights), f.batch, 0.0, &g);
   EXPECT_NEAR(trainer->evaluate(f.batch).loss_sum, plain * f.batch.n, 1e-5);
@@ -168,7 +168,7 @@ TEST(TorchOptimizer, OptimizerStateRoundTripContinuesTheSameTrajectory) {
   const auto resumed = torch_backend().create_trainer(cpu_config(spec, checkpoint_weights));
   resumed->import_optimizer_state(checkpoint_state);
   resumed->set_learning_rate(0.05);
-  EXPECT_EQ(resumed->train_step(batch).loss, first->train_step(batch).loss);
+  EXPECT_EQ(backends::train_step_and_read(*resumed, batch).loss, backends::train_step_and_read(*first, batch).loss);
   EXPECT_EQ(resumed->export_weights().find("fc.weight")->tensor.values,
             first->export_weights().find("fc.weight")->tensor.values);
 }

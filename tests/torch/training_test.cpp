@@ -56,13 +56,42 @@ TEST(TorchTraining, TwoTrainersFromTheSameWeightsGiveIdenticalLosses) {
     trainer->set_learning_rate(0.05);
     std::vector<double> out;
     for (int epoch = 0; epoch < 2; ++epoch) {
-      for (const auto& b : batches) out.push_back(trainer->train_step(b).loss);
+      for (const auto& b : batches) out.push_back(backends::train_step_and_read(*trainer, b).loss);
     }
     return out;
   };
   const auto first = losses();
   EXPECT_EQ(first, losses());
   EXPECT_NE(first.front(), first.back());
+}
+
+// read_steps: the values of every step since the last read, in order, equal to reading each
+// step on its own (the device tensors are the same numbers, read later and at once).
+TEST(TorchTraining, StepsReadInBatchesEqualStepsReadOneByOne) {
+  const auto spec = small_cnn(10);
+  const auto weights = random_weights(spec, 33);
+  const auto batches = pattern_batches(spec, 160, 32);  // 5 steps
+  const auto one_by_one = torch_backend().create_trainer(cpu_config(spec, weights));
+  const auto batched = torch_backend().create_trainer(cpu_config(spec, weights));
+  one_by_one->set_learning_rate(0.05);
+  batched->set_learning_rate(0.05);
+  std::vector<backends::StepResult> each;
+  for (const auto& b : batches) each.push_back(backends::train_step_and_read(*one_by_one, b));
+  for (std::size_t i = 0; i < 3; ++i) batched->train_step(batches[i]);
+  std::vector<backends::StepResult> read = batched->read_steps();
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_TRUE(batched->read_steps().empty());  // a read forgets what it returned
+  for (std::size_t i = 3; i < batches.size(); ++i) batched->train_step(batches[i]);
+  const auto rest = batched->read_steps();
+  ASSERT_EQ(rest.size(), 2u);
+  read.insert(read.end(), rest.begin(), rest.end());
+  for (std::size_t i = 0; i < each.size(); ++i) {
+    EXPECT_EQ(read[i].loss, each[i].loss) << "step " << i + 1;
+    EXPECT_EQ(read[i].accuracy, each[i].accuracy) << "step " << i + 1;
+    EXPECT_GE(read[i].accuracy, 0.0);
+    EXPECT_LE(read[i].accuracy, 1.0);
+  }
+  EXPECT_NE(each.front().loss, each.back().loss);  // five different steps, not one value repeated
 }
 
 TEST(TorchTraining, SmallCnnOverfits256SyntheticImages) {

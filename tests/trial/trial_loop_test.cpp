@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <utility>
 
 #include "backends/backend.h"
 #include "core/error.h"
@@ -30,6 +31,7 @@ struct Script {
   FakeClock* clock = nullptr;
   std::function<double(std::int64_t step)> step_seconds = [](std::int64_t) { return 1.0; };
   std::function<double(std::int64_t step)> loss = [](std::int64_t step) { return 2.0 / step; };
+  std::function<double(std::int64_t step, int n)> accuracy = [](std::int64_t, int) { return 0.25; };
   std::function<double(int evaluation)> test_accuracy = [](int) { return 0.5; };
   std::function<void(std::int64_t step)> after_step = [](std::int64_t) {};
   std::int64_t parameter_offset = 0;  // reports this many parameters more than the spec has
@@ -39,6 +41,8 @@ struct Script {
   int evaluations = 0;
   std::int64_t images_evaluated = 0;
   std::vector<double> learning_rates;
+  std::vector<int> reads;  // the number of steps each read_steps call returned, in order
+  bool drop_next_read = false;  // the next read_steps forgets its last step (a broken trainer)
   int weight_imports = 0;
   float first_weight_imported = 0;
 };
@@ -50,13 +54,19 @@ class FakeTrainer final : public backends::Trainer {
         parameters_(config.model->parameters + script.parameter_offset) {}
   data::Layout input_layout() const override { return data::Layout::nchw; }
   std::int64_t parameter_count() const override { return parameters_; }
-  backends::StepResult train_step(const data::Batch&) override {
+  void train_step(const data::Batch& batch) override {
     const std::int64_t step = ++script_.steps;
     script_.clock->t += script_.step_seconds(step);
     script_.learning_rates.push_back(lr_);
     weights_.tensors[0].tensor.values[0] = static_cast<float>(step);  // visible in checkpoints
     script_.after_step(step);
-    return {script_.loss(step), 0.25};
+    unread_.push_back({script_.loss(step), script_.accuracy(step, batch.n)});
+  }
+  std::vector<backends::StepResult> read_steps() override {
+    if (script_.drop_next_read && !unread_.empty()) unread_.pop_back();
+    script_.drop_next_read = false;
+    script_.reads.push_back(static_cast<int>(unread_.size()));
+    return std::exchange(unread_, {});
   }
   backends::EvalResult evaluate(const data::Batch& batch) override {
     if (first_eval_batch_) ++script_.evaluations;
@@ -84,6 +94,7 @@ class FakeTrainer final : public backends::Trainer {
   std::int64_t parameters_;
   double lr_ = 0;
   bool first_eval_batch_ = true;
+  std::vector<backends::StepResult> unread_;
 };
 
 class FakeBackend final : public backends::Backend {
@@ -289,6 +300,120 @@ TEST_F(TrialLoop, EvalImagesEvaluatesThatManyTestImagesEachTime) {
   run();
   EXPECT_EQ(script.evaluations, 3);
   EXPECT_EQ(script.images_evaluated, 3 * 10);
+}
+
+// Reading the steps' values in batches (TrialSpec::read_every, Trainer::read_steps): the harness
+// reads at every read_every-th step, at each epoch's end and at the warm-up's end, and what it
+// reports is exactly what reading every step reports.
+
+TEST_F(TrialLoop, ReadsEveryStepOnTheCpuByDefault) {
+  run();
+  EXPECT_EQ(script.reads, std::vector<int>(12, 1));
+}
+
+TEST_F(TrialLoop, ReadsEveryNStepsAndTheRemainderAtEachEpochEnd) {
+  spec.read_every = 3;  // 4 steps an epoch: 3, then the epoch's last
+  const TrialOutcome out = run();
+  EXPECT_EQ(out.state, results::TrialStatus::completed);
+  EXPECT_EQ(script.reads, (std::vector<int>{3, 1, 3, 1, 3, 1}));
+  spec.read_every = 10;  // more than an epoch: one read at each epoch's end
+  script.reads.clear();
+  run();
+  EXPECT_EQ(script.reads, (std::vector<int>{4, 4, 4}));
+}
+
+TEST_F(TrialLoop, ValuesReadInBatchesEqualThoseReadEveryStepInOrderAndCount) {
+  script.loss = [](std::int64_t step) { return 1.0 + 0.125 * static_cast<double>(step % 5); };
+  script.accuracy = [](std::int64_t step, int n) { return static_cast<double>(step % n) / n; };
+  spec.recipe.schedule.kind = ScheduleConfig::Kind::onecycle;
+  const TrialOutcome every = run();
+  const std::vector<StepRecord> every_steps = observer.steps;
+  observer.steps.clear();
+  script.steps = 0;  // the fake numbers steps over the script's life: the second trial's from 1 again
+  spec.read_every = 3;
+  const TrialOutcome batched = run();
+  ASSERT_EQ(every_steps.size(), 12u);
+  ASSERT_EQ(observer.steps.size(), every_steps.size());
+  for (std::size_t i = 0; i < every_steps.size(); ++i) {
+    const StepRecord &a = every_steps[i], &b = observer.steps[i];
+    EXPECT_EQ(b.step, static_cast<std::int64_t>(i) + 1);
+    EXPECT_EQ(b.step, a.step);
+    EXPECT_EQ(b.epoch, a.epoch);
+    EXPECT_EQ(b.learning_rate, a.learning_rate) << "step " << a.step;
+    EXPECT_EQ(b.loss, a.loss) << "step " << a.step;
+    EXPECT_EQ(b.accuracy, a.accuracy) << "step " << a.step;
+  }
+  EXPECT_EQ(batched.steps, every.steps);
+  EXPECT_EQ(batched.training_images, every.training_images);
+  ASSERT_EQ(batched.epochs.size(), every.epochs.size());
+  for (std::size_t e = 0; e < every.epochs.size(); ++e) {
+    EXPECT_EQ(batched.epochs[e].train_loss, every.epochs[e].train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(batched.epochs[e].train_accuracy, every.epochs[e].train_accuracy) << "epoch " << e + 1;
+    EXPECT_EQ(batched.epochs[e].learning_rate, every.epochs[e].learning_rate) << "epoch " << e + 1;
+  }
+  EXPECT_DOUBLE_EQ(every.epochs[0].train_accuracy, (1.0 + 2.0 + 3.0 + 4.0) / 16 / 4);
+}
+
+TEST_F(TrialLoop, DivergenceInsideABatchIsReportedAtItsStepAndLaterStepsAreDropped) {
+  script.loss = [](std::int64_t step) { return step == 6 ? std::numeric_limits<double>::infinity() : 1.0; };
+  spec.read_every = 3;  // reads: steps 1-3, 4 (epoch end), 5-7 (the second of which diverged)
+  const TrialOutcome out = run();
+  EXPECT_EQ(out.state, results::TrialStatus::diverged);
+  EXPECT_EQ(out.diverged_step, 6);
+  EXPECT_NE(out.error.find("loss became inf at step 6 (epoch 2)"), std::string::npos) << out.error;
+  EXPECT_EQ(script.steps, 7);  // step 7 was queued before step 6's loss was read ...
+  EXPECT_EQ(out.steps, 6);     // ... and counts nowhere
+  EXPECT_EQ(out.training_images, 5 * 16);
+  ASSERT_EQ(observer.steps.size(), 6u);  // the diverged step is reported, as when reading each step
+  EXPECT_TRUE(std::isinf(observer.steps.back().loss));
+  ASSERT_EQ(out.epochs.size(), 2u);
+  EXPECT_DOUBLE_EQ(out.epochs[1].train_loss, 1.0);  // step 5 only
+  EXPECT_FALSE(out.epochs[1].test_accuracy.has_value());
+}
+
+TEST_F(TrialLoop, TheWarmupEndIsAReadPointAndThroughputIsUnchanged) {
+  spec.recipe.warmup_steps = 2;
+  spec.read_every = 10;
+  script.step_seconds = [](std::int64_t step) { return step <= 2 ? 5.0 : 1.0; };
+  const TrialOutcome out = run();
+  EXPECT_EQ(script.reads, (std::vector<int>{2, 2, 4, 4}));
+  EXPECT_DOUBLE_EQ(out.training_time_s, 20.0);
+  EXPECT_DOUBLE_EQ(out.images_per_s, 160.0 / 10.0);
+}
+
+TEST_F(TrialLoop, InterruptionReadsTheQueuedStepsBeforeStopping) {
+  spec.read_every = 10;
+  script.after_step = [](std::int64_t step) {
+    if (step == 3) interrupt_flag().store(true);
+  };
+  const TrialOutcome out = run();
+  EXPECT_EQ(out.state, results::TrialStatus::interrupted);
+  EXPECT_EQ(script.reads, std::vector<int>{3});
+  EXPECT_EQ(out.steps, 3);
+  EXPECT_EQ(observer.steps.size(), 3u);
+  ASSERT_EQ(out.epochs.size(), 1u);
+  EXPECT_DOUBLE_EQ(out.epochs[0].train_loss, (2.0 / 1 + 2.0 / 2 + 2.0 / 3) / 3);
+}
+
+TEST_F(TrialLoop, ATrainerThatReadsBackTheWrongNumberOfStepsFailsTheCheck) {
+  script.after_step = [this](std::int64_t step) {
+    if (step == 2) script.drop_next_read = true;
+  };
+  EXPECT_THROW(run(), CheckFailed);
+}
+
+TEST(ReadEvery, IsEveryStepOnTheCpuAndBatchedElsewhereUnlessSet) {
+  EXPECT_EQ(read_every_for(0, "cpu"), 1);
+  EXPECT_EQ(read_every_for(0, "cuda:0"), kDeviceReadEvery);
+  EXPECT_GT(kDeviceReadEvery, 1);
+  EXPECT_EQ(read_every_for(7, "cpu"), 7);
+  EXPECT_EQ(read_every_for(1, "cuda:0"), 1);
+  try {
+    read_every_for(-1, "cpu");
+    FAIL() << "no InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--read-every -1"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/backend.h"
@@ -307,7 +308,7 @@ class DlibTrainer final : public Trainer, private TrainerCore {
     return n;
   }
 
-  StepResult train_step(const data::Batch& batch) override {
+  void train_step(const data::Batch& batch) override {
     check_batch(batch, "train_step");
     if (batch.n < 2) {
       throw Unsupported(
@@ -324,8 +325,10 @@ class DlibTrainer final : public Trainer, private TrainerCore {
     update_running_statistics();
     optimizer_step();
     test_net_stale_ = true;
-    return result;
+    unread_.push_back(result);  // on the host already: keeping it costs nothing
   }
+
+  std::vector<StepResult> read_steps() override { return std::exchange(unread_, {}); }
 
   EvalResult evaluate(const data::Batch& batch) override {
     check_batch(batch, "evaluate");
@@ -368,6 +371,7 @@ class DlibTrainer final : public Trainer, private TrainerCore {
   TrainNet net_;
   TestNet test_net_;
   bool test_net_stale_ = true;
+  std::vector<StepResult> unread_;  // train_step's results until read_steps
 };
 
 }  // namespace cb::backends::dlib_backend

@@ -218,13 +218,13 @@ nlohmann::json PythonTrainer::put_batch(const data::Batch& batch, std::size_t ex
   return {{"n", batch.n}, {"sample_shape", sample}, {"x_offset", 0}, {"y_offset", y_offset}};
 }
 
-StepResult PythonTrainer::train_step(const data::Batch& batch) {
+void PythonTrainer::train_step(const data::Batch& batch) {
   if (!learning_rate_set_) throw CheckFailed(framework_ + " trainer: train_step before set_learning_rate");
   nlohmann::json request = put_batch(batch);
   request["op"] = "train_step";
   const nlohmann::json reply = worker_->request(request, op_timeout_);
   compile_time_s_ = reply.value("compile_time_s", compile_time_s_);  // jax, keras: first use
-  return {reply.at("loss").get<double>(), reply.at("accuracy").get<double>()};
+  unread_.push_back({reply.at("loss").get<double>(), reply.at("accuracy").get<double>()});
 }
 
 void PythonTrainer::empty_step(const data::Batch& batch) {

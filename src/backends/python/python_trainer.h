@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/backend.h"
@@ -42,7 +43,8 @@ class PythonTrainer final : public Trainer {
 
   data::Layout input_layout() const override { return layout_; }
   std::int64_t parameter_count() const override { return parameters_; }
-  StepResult train_step(const data::Batch& batch) override;
+  void train_step(const data::Batch& batch) override;
+  std::vector<StepResult> read_steps() override { return std::exchange(unread_, {}); }
   EvalResult evaluate(const data::Batch& batch) override;
   std::vector<float> logits(const data::Batch& batch) override;
   void set_learning_rate(double lr) override;
@@ -82,6 +84,9 @@ class PythonTrainer final : public Trainer {
   std::int64_t parameters_ = 0;
   std::vector<EffectiveSetting> settings_;
   double compile_time_s_ = 0;
+  // train_step's results until read_steps: the worker answers each step with its values (a
+  // reply per step is the protocol's cost anyway), so keeping them costs nothing more.
+  std::vector<StepResult> unread_;
   bool learning_rate_set_ = false;
   OptimizerConfig::Kind optimizer_kind_;
   bool has_optimizer_state_ = false;

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <utility>
 
 #include "backends/backend.h"
 #include "backends/tensorflow/graph_plan.h"
@@ -53,7 +54,7 @@ class TensorFlowTrainer : public Trainer {
     return n;
   }
 
-  StepResult train_step(const data::Batch& batch) override {
+  void train_step(const data::Batch& batch) override {
     std::vector<Feed> feeds{images(batch),
                             {plan_.targets, DataType::float32,
                              {batch.n, plan_.num_classes},
@@ -77,8 +78,11 @@ class TensorFlowTrainer : public Trainer {
     const auto out = session_->run(feeds, {plan_.loss, plan_.train_logits}, plan_.step_targets,
                                    "training step");
     const auto scored = tf::score_logits(out[1], batch.labels, plan_.num_classes);
-    return {out[0].at(0), batch.n ? static_cast<double>(scored.correct) / batch.n : 0.0};
+    // The session's run returned the values to the host already: keeping them costs nothing.
+    unread_.push_back({out[0].at(0), batch.n ? static_cast<double>(scored.correct) / batch.n : 0.0});
   }
+
+  std::vector<StepResult> read_steps() override { return std::exchange(unread_, {}); }
 
   EvalResult evaluate(const data::Batch& batch) override {
     return tf::score_logits(logits(batch), batch.labels, plan_.num_classes);
@@ -149,6 +153,7 @@ class TensorFlowTrainer : public Trainer {
   std::vector<std::string> momentum_inits_;
   float learning_rate_ = 0.0f;
   std::int64_t step_ = 0;  // AdamW's bias-correction step (1 for the first)
+  std::vector<StepResult> unread_;  // train_step's results until read_steps
 };
 
 class TensorFlowBackend : public Backend {

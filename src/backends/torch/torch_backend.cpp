@@ -126,7 +126,7 @@ class TorchTrainer final : public Trainer {
             {"loss.reduction", "mean over the batch (at::cross_entropy_loss, Reduction::Mean)"}};
   }
 
-  StepResult train_step(const data::Batch& batch) override {
+  void train_step(const data::Batch& batch) override {
     if (!learning_rate_) {
       throw CheckFailed("torch trainer: train_step before set_learning_rate");
     }
@@ -151,14 +151,31 @@ class TorchTrainer final : public Trainer {
       if (data_parallel_) data_parallel_->finish_step();
     }
     if (step_ok) apply_optimizer();
-    StepResult r;
-    {
-      at::NoGradGuard no_grad;
-      r.loss = loss.item<double>();
-      r.accuracy = static_cast<double>(logits.argmax(1).eq(labels).sum().item<std::int64_t>()) /
-                   static_cast<double>(batch.n);
+    at::NoGradGuard no_grad;  // the step's values stay on the device until read_steps
+    unread_loss_.push_back(loss.detach());
+    unread_correct_.push_back(logits.argmax(1).eq(labels).sum());
+    unread_images_.push_back(batch.n);
+  }
+
+  // Every unread step's loss and correct count in one device tensor, copied to the host at once:
+  // the one host synchronisation for all of them.
+  std::vector<StepResult> read_steps() override {
+    if (unread_loss_.empty()) return {};
+    at::NoGradGuard no_grad;
+    const at::Tensor host = at::stack({at::stack(unread_loss_).to(at::kDouble),
+                                       at::stack(unread_correct_).to(at::kDouble)})
+                                .to(at::kCPU)
+                                .contiguous();
+    const double* loss = host.data_ptr<double>();
+    const double* correct = loss + host.size(1);
+    std::vector<StepResult> read(unread_images_.size());
+    for (std::size_t i = 0; i < read.size(); ++i) {
+      read[i] = {loss[i], correct[i] / static_cast<double>(unread_images_[i])};
     }
-    return r;
+    unread_loss_.clear();
+    unread_correct_.clear();
+    unread_images_.clear();
+    return read;
   }
 
   EvalResult evaluate(const data::Batch& batch) override {
@@ -315,6 +332,9 @@ class TorchTrainer final : public Trainer {
   }
 
   // GradScaler's unscale-and-update: false when a gradient overflowed (the step is skipped).
+  // The scale's update stays on the device; whether to skip is still read on the host (one host
+  // synchronisation per fp16 step, as PyTorch's own GradScaler.step does): skipping on the
+  // device would need a masked optimizer update (docs/backends/torch.md).
   bool unscale_gradients() {
     std::vector<at::Tensor> grads;
     for (auto& p : params_) {
@@ -366,6 +386,8 @@ class TorchTrainer final : public Trainer {
   std::int64_t step_ = 0;
   std::optional<double> learning_rate_;
   at::Tensor loss_scale_, growth_tracker_;  // fp16 only
+  std::vector<at::Tensor> unread_loss_, unread_correct_;  // per step, on the device, until read_steps
+  std::vector<std::int64_t> unread_images_;
   std::shared_ptr<const model::AnalysedModel> model_;
   int num_classes_ = 0;
   model::Shape input_;
