@@ -67,6 +67,11 @@ class SlurmSuite : public ::testing::Test {
     ASSERT_NE(cluster, nullptr) << cluster_error;
     CIFARBENCH_REQUIRE_BACKEND("torch");
   }
+  // A test that failed half-way may leave jobs (suspended, held, running): they must not
+  // reach the next test, whose checks look at the whole queue.
+  void TearDown() override {
+    if (cluster != nullptr && SlurmCluster::unavailable_reason().empty()) run_process({"scancel", "--me"});
+  }
 
   // A suite of `seeds` one-CPU trials as Slurm jobs on synthetic data; `extra` goes into
   // [executor], `matrix_extra` into [matrix].
@@ -224,19 +229,30 @@ TEST_F(SlurmSuite, KilledSubmitterResumesWithoutSubmittingAnyTrialTwice) {
     return epochs_written(results / "trials" / "torch_tiny-cnn_r_seed_1") >= 1 &&
            !job_id_of(results, "torch_tiny-cnn_r_seed_2").empty();
   }, 120)) << read_all(dir_ / "first.log");
-  kill(run, SIGKILL);
-  waitpid(run, nullptr, 0);
   const std::string first_job = job_id_of(results, "torch_tiny-cnn_r_seed_1");
   const std::string second_job = job_id_of(results, "torch_tiny-cnn_r_seed_2");
-  // Suspended, the two jobs are still Slurm's when the resume looks (however fast they train).
-  ASSERT_EQ(run_process({"scontrol", "suspend", first_job + "," + second_job}).exit_code, 0);
+  // Frozen at once (before the submitter is killed: a fast job could otherwise end in between),
+  // the two jobs are still Slurm's when the resume looks, however fast they train: a running
+  // job is suspended, one still pending is held. Each gets the command that undoes it.
+  const auto freeze = [](const std::string& job) -> std::string {
+    if (run_process({"scontrol", "suspend", job}).exit_code == 0) return "resume";
+    if (run_process({"scontrol", "hold", job}).exit_code == 0) return "release";
+    return "";
+  };
+  const std::string thaw_first = freeze(first_job), thaw_second = freeze(second_job);
+  ASSERT_FALSE(thaw_first.empty() || thaw_second.empty())
+      << "could not suspend or hold " << first_job << " and " << second_job << ":\n"
+      << run_process({"squeue", "--me", "--states=all"}).out;
+  kill(run, SIGKILL);
+  waitpid(run, nullptr, 0);
   const pid_t resume = start_cifarbench({"run", suite.string(), "--results", results.string(), "--order", "grid",
                                          "--resume"},
                                         dir_ / "resume.log");
   const std::string attached = "re-attached to torch/tiny-cnn/r/seed=1 (Slurm job " + first_job + ")";
   EXPECT_TRUE(wait_for([&] { return read_all(dir_ / "resume.log").find(attached) != std::string::npos; }, 60))
       << read_all(dir_ / "resume.log");
-  ASSERT_EQ(run_process({"scontrol", "resume", first_job + "," + second_job}).exit_code, 0);
+  ASSERT_EQ(run_process({"scontrol", thaw_first, first_job}).exit_code, 0);
+  ASSERT_EQ(run_process({"scontrol", thaw_second, second_job}).exit_code, 0);
   ASSERT_EQ(wait_exit(resume, 240), 0) << read_all(dir_ / "first.log") << read_all(dir_ / "resume.log");
   const std::string log = read_all(dir_ / "resume.log");
   EXPECT_NE(log.find("re-attached to torch/tiny-cnn/r/seed=2 (Slurm job " + second_job + ")"), std::string::npos) << log;
