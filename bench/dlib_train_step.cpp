@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "bench_support.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "model/initial_weights.h"
@@ -33,19 +34,7 @@ int run(int argc, char** argv) {
   const cb::model::Weights weights = cb::model::initial_weights(spec, 1);
   cb::backends::register_builtin_backends();
 
-  // A few distinct random batches, reused in turn (the data pipeline is not what is measured).
-  std::vector<cb::data::Batch> batches(4);
-  cb::Rng rng(7);
-  for (auto& b : batches) {
-    b.n = batch_size;
-    b.c = spec.input.c;
-    b.h = spec.input.h;
-    b.w = spec.input.w;
-    b.data.resize(static_cast<std::size_t>(b.numel()));
-    for (auto& v : b.data) v = static_cast<float>(rng.normal());
-    for (int i = 0; i < batch_size; ++i)
-      b.labels.push_back(static_cast<std::int64_t>(rng.below(10)));
-  }
+  const std::vector<cb::data::Batch> batches = cb::bench::random_batches(spec, batch_size);
 
   for (const char* framework : {"dlib", "torch"}) {
     const cb::backends::Backend* backend = cb::backends::find_backend(framework);
@@ -83,11 +72,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const cb::Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return static_cast<int>(e.status());
-  }
-}
+int main(int argc, char** argv) { return cb::bench::run_main(run, argc, argv); }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "bench_support.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "data/channel_stats.h"
@@ -111,11 +112,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const cb::Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return static_cast<int>(e.status());
-  }
-}
+int main(int argc, char** argv) { return cb::bench::run_main(run, argc, argv); }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "bench_support.h"
 #include "backends/dlib/blas_threads.h"
 #include "backends/dlib/native_loop.h"
 #include "core/error.h"
@@ -72,22 +73,6 @@ Options parse(int argc, char** argv) {
     }
   }
   return o;
-}
-
-std::vector<cb::data::Batch> random_batches(const cb::model::ModelSpec& spec, int batch_size) {
-  std::vector<cb::data::Batch> batches(4);
-  cb::Rng rng(7);
-  for (auto& b : batches) {
-    b.n = batch_size;
-    b.c = spec.input.c;
-    b.h = spec.input.h;
-    b.w = spec.input.w;
-    b.data.resize(static_cast<std::size_t>(b.numel()));
-    for (auto& v : b.data) v = static_cast<float>(rng.normal());
-    for (int i = 0; i < batch_size; ++i)
-      b.labels.push_back(static_cast<std::int64_t>(rng.below(10)));
-  }
-  return batches;
 }
 
 double seconds_of(const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; }
@@ -166,7 +151,7 @@ int run(int argc, char** argv) {
       cb::trial::apply_malloc_policy(cb::trial::malloc_policy_from_environment());
   const cb::model::ModelSpec spec = cb::model::build_zoo_model(o.model, 10);
   const cb::model::Weights weights = cb::model::initial_weights(spec, 1);
-  const std::vector<cb::data::Batch> batches = random_batches(spec, o.batch);
+  const std::vector<cb::data::Batch> batches = cb::bench::random_batches(spec, o.batch);
   cb::backends::register_builtin_backends();
   const cb::backends::Backend* backend = cb::backends::find_backend("dlib");
   if (backend == nullptr || !backend->info().available) {
@@ -209,11 +194,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const cb::Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return static_cast<int>(e.status());
-  }
-}
+int main(int argc, char** argv) { return cb::bench::run_main(run, argc, argv); }

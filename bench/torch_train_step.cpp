@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "bench_support.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "model/initial_weights.h"
@@ -46,20 +47,7 @@ int run(int argc, char** argv) {
   const auto trainer = torch->create_trainer(config);
   trainer->set_learning_rate(0.1);
 
-  // A few distinct random batches, reused in turn (the data pipeline is not what is measured).
-  std::vector<cb::data::Batch> batches(4);
-  cb::Rng rng(7);
-  for (auto& b : batches) {
-    b.n = batch_size;
-    b.c = spec.input.c;
-    b.h = spec.input.h;
-    b.w = spec.input.w;
-    b.data.resize(static_cast<std::size_t>(b.numel()));
-    for (auto& v : b.data) v = static_cast<float>(rng.normal());
-    for (int i = 0; i < batch_size; ++i) {
-      b.labels.push_back(static_cast<std::int64_t>(rng.below(10)));
-    }
-  }
+  const std::vector<cb::data::Batch> batches = cb::bench::random_batches(spec, batch_size);
   std::size_t next = 0;
   auto step = [&] { trainer->train_step(batches[next++ % batches.size()]); };
 
@@ -84,11 +72,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const cb::Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return static_cast<int>(e.status());
-  }
-}
+int main(int argc, char** argv) { return cb::bench::run_main(run, argc, argv); }
