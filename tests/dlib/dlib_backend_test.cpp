@@ -13,6 +13,7 @@
 #include "model/analysis.h"
 #include "model/initial_weights.h"
 #include "model/zoo.h"
+#include "support/random_batch.h"
 
 namespace cb::backends {
 namespace {
@@ -24,18 +25,7 @@ const Backend& dlib_backend() {
   return *b;
 }
 
-data::Batch random_batch(int n, std::uint64_t seed, int classes = 10) {
-  data::Batch b;
-  b.n = n;
-  b.c = 3;
-  b.h = 32;
-  b.w = 32;
-  Rng rng(seed);
-  b.data.resize(static_cast<std::size_t>(b.numel()));
-  for (auto& v : b.data) v = static_cast<float>(rng.normal());
-  for (int i = 0; i < n; ++i) b.labels.push_back(static_cast<std::int64_t>(rng.below(classes)));
-  return b;
-}
+using testing::random_batch;
 
 struct Fixture {
   model::ModelSpec spec;

@@ -14,22 +14,12 @@
 #include "model/analysis.h"
 #include "model/initial_weights.h"
 #include "model/zoo.h"
+#include "support/random_batch.h"
 
 namespace cb::backends::dlib_backend {
 namespace {
 
-data::Batch random_batch(int n, std::uint64_t seed) {
-  data::Batch b;
-  b.n = n;
-  b.c = 3;
-  b.h = 32;
-  b.w = 32;
-  Rng rng(seed);
-  b.data.resize(static_cast<std::size_t>(b.numel()));
-  for (auto& v : b.data) v = static_cast<float>(rng.normal());
-  for (int i = 0; i < n; ++i) b.labels.push_back(static_cast<std::int64_t>(rng.below(10)));
-  return b;
-}
+using testing::random_batch;
 
 struct LoopSetup {
   model::ModelSpec spec;
