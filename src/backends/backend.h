@@ -156,6 +156,15 @@ class Trainer {
   virtual double communication_time_s() const { return 0; }
 };
 
+// The rate of a dense matrix product on a device: the peak model FLOP utilization is measured
+// against on a GPU (trial/peak.h; the CPU's comes from the BLAS instead).
+struct DevicePeak {
+  double flops_per_s = 0;  // best run: 2·n³ / seconds
+  int size = 0;            // n of the n×n×n product
+  int runs = 0;            // timed runs, after one warm-up
+  std::string dtype;       // "float32", "tf32", "bfloat16" or "float16": what the product ran in
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -182,6 +191,13 @@ class Backend {
   }
   // Builds a trainer; throws cb::InputError (bad config) or cb::Unsupported (missing feature).
   virtual std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const = 0;
+  // (optional) Times `runs` n×n×n matrix products (after a warm-up) on `device` in the dtype a
+  // trial with `precision` computes in (off: float32, or TF32 where the framework lets its fp32
+  // convolutions use it), synchronizing the device around each; nullopt with `why_not` set when
+  // it cannot. Default: nullopt with `why_not` empty (this framework measures no peak).
+  virtual std::optional<DevicePeak> measure_device_peak(const std::string& device,
+                                                        MixedPrecision precision, int size,
+                                                        int runs, std::string& why_not) const;
 };
 
 // One train_step and its StepResult (read_steps' last): a host synchronisation per step, for

@@ -40,6 +40,13 @@ StepResult train_step_and_read(Trainer& trainer, const data::Batch& batch) {
   return read.back();
 }
 
+std::optional<DevicePeak> Backend::measure_device_peak(const std::string& /*device*/,
+                                                       MixedPrecision /*precision*/, int /*size*/,
+                                                       int /*runs*/, std::string& why_not) const {
+  why_not.clear();  // this framework does not measure: another may
+  return std::nullopt;
+}
+
 std::optional<MixedPrecision> parse_mixed_precision(std::string_view name) {
   for (auto p : {MixedPrecision::off, MixedPrecision::fp16, MixedPrecision::bf16}) {
     if (to_string(p) == name) return p;

@@ -18,11 +18,21 @@ const CommandRegistration registration{"env", 60, [](CLI::App& app) {
   cmd->add_flag("--json", *json, "print the record as JSON");
   auto remeasure = std::make_shared<bool>(false);
   cmd->add_flag("--measure-peak", *remeasure,
-                "measure the CPU peak for model FLOP utilization again (on an idle machine); the "
-                "cache keeps the best figure measured");
+                "measure the CPU peak (and each GPU's) for model FLOP utilization again (on an idle "
+                "machine); the cache keeps the best figure measured");
   cmd->callback([json, remeasure] {
-    const nlohmann::json env = trial::capture_environment(
-        "", *remeasure ? trial::PeakMode::measure : trial::PeakMode::measure_if_missing);
+    const auto mode = *remeasure ? trial::PeakMode::measure : trial::PeakMode::measure_if_missing;
+    nlohmann::json env = trial::capture_environment("", mode);
+    // Each GPU's peak for fp32 and bf16 trials (a trial measures its own when none is cached).
+    if (env["gpus"].value("available", false)) {
+      nlohmann::json devices = nlohmann::json::array();
+      for (const auto& d : env["gpus"]["devices"]) {
+        for (auto p : {backends::MixedPrecision::off, backends::MixedPrecision::bf16}) {
+          devices.push_back(trial::device_peak(fmt::format("cuda:{}", d["index"].get<unsigned>()), p, mode));
+        }
+      }
+      env["peak"]["devices"] = devices;
+    }
     if (*json) {
       fmt::print("{}\n", env.dump(2));
     } else {

@@ -153,7 +153,9 @@ std::string mfu_text(const trial::TrialSpec& spec, const trial::TrialOutcome& ou
                      const nlohmann::json& environment) {
   const auto mfu = results::model_flop_utilization(
       out.images_per_s, out.mflops_per_image * 1e6, spec.recipe.execution.device,
-      environment.value("peak", nlohmann::json::object()));
+      std::string(backends::to_string(spec.recipe.execution.precision)),
+      environment.value("peak", nlohmann::json::object()),
+      spec.recipe.execution.device == "cpu" ? 1 : out.world_size);
   if (!mfu.contains("mfu")) return "model FLOP utilization n/a (" + mfu.value("unavailable", std::string()) + ")";
   return fmt::format("model FLOP utilization {:.1f} % ({:.1f} GFLOP/s of a measured {:.1f})",
                      100 * mfu["mfu"].get<double>(), mfu["achieved_flops_per_s"].get<double>() / 1e9,
@@ -201,6 +203,11 @@ int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironme
   const nlohmann::json malloc_record = trial::apply_malloc_policy(trial::malloc_policy_from_environment());
   nlohmann::json environment = trial::capture_environment(o.framework);
   environment["malloc"] = malloc_record;
+  if (spec.recipe.execution.device != "cpu") {  // a GPU's peak, for its MFU (trial/peak.h)
+    environment["peak"]["device"] =
+        trial::device_peak(spec.recipe.execution.device, spec.recipe.execution.precision,
+                           trial::PeakMode::measure_if_missing);
+  }
   // Other ranks keep their own figures and telemetry beside it, in rank-<r>.json.
   const std::filesystem::path result_path =
       spec.out_dir / (leader ? std::string("result.json") : fmt::format("rank-{}.json", spec.shard.rank));

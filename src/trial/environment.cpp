@@ -228,6 +228,15 @@ std::string format_environment(const nlohmann::json& env) {
   } else {
     line("CPU peak (for MFU)", "n/a (" + peak.value("unavailable", std::string("not measured")) + ")");
   }
+  for (const auto& d : peak.value("devices", nlohmann::json::array())) {
+    const std::string what = fmt::format("{} ({}), precision {}", d.value("device", ""),
+                                         d.value("device_name", ""), d.value("precision", ""));
+    line("GPU peak (for MFU)",
+         d.contains("flops_per_s")
+             ? fmt::format("{:.1f} TFLOP/s on {}: {}, by {}", d["flops_per_s"].get<double>() / 1e12, what,
+                           d.value("method", ""), d.value("measured_by", ""))
+             : fmt::format("n/a on {} ({})", what, d.value("unavailable", std::string())));
+  }
   out += "backends\n";
   for (const auto& b : env["backends"]) {
     if (b["available"].get<bool>()) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/atomic_file.h"
+#include "telemetry/nvml.h"
 
 namespace cb::trial {
 namespace {
@@ -138,6 +139,93 @@ nlohmann::json cpu_peak(const std::string& cpu_model, int logical_cores, const s
   const bool quiet_now = measured_busy(cached) && load_average() < kBusyLoad;
   if (!cached.empty() && mode == PeakMode::measure_if_missing && !quiet_now) return cached;
   return measure_and_record(blas, key, cached);
+}
+
+std::filesystem::path device_peak_cache_path() {
+  const auto cpu = peak_cache_path();
+  return cpu.parent_path() / (cpu.stem().string() + "-devices.json");
+}
+
+namespace {
+
+// "NVIDIA H200" for "cuda:0" where NVML lists that index, else the id itself.
+std::string device_name(const std::string& device) {
+  if (device.rfind("cuda:", 0) != 0) return device;
+  const auto inventory = telemetry::list_gpus();
+  for (const auto& g : inventory.gpus) {
+    if (device == fmt::format("cuda:{}", g.index)) return g.name;
+  }
+  return device;
+}
+
+nlohmann::json read_device_cache(const std::filesystem::path& path) {
+  if (std::ifstream in(path); in) {
+    auto read = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (read.is_object()) return read;
+  }
+  return nlohmann::json::object();
+}
+
+// The first registered backend's measurement, or {"unavailable": every backend's reason}.
+nlohmann::json measure_device(const std::string& device, backends::MixedPrecision precision,
+                              int size, int runs) {
+  std::string reasons;
+  for (const auto& b : backends::all_backends()) {
+    std::string why_not;
+    const auto m = b->measure_device_peak(device, precision, size, runs, why_not);
+    if (m && m->flops_per_s > 0) {
+      return {{"flops_per_s", m->flops_per_s},
+              {"dtype", m->dtype},
+              {"method", fmt::format("{0} matrix product {1}×{1}×{1}, best of {2} after a warm-up, the "
+                                     "device synchronized around each",
+                                     m->dtype, m->size, m->runs)},
+              {"measured_by", b->name()}};
+    }
+    if (!why_not.empty()) reasons += (reasons.empty() ? "" : "; ") + why_not;
+  }
+  return {{"unavailable", reasons.empty() ? "no backend measures device peaks" : reasons}};
+}
+
+}  // namespace
+
+nlohmann::json device_peak(const std::string& device, backends::MixedPrecision precision,
+                           PeakMode mode, int size, int runs) {
+  const std::string name = device_name(device);
+  const std::string p(backends::to_string(precision));
+  const std::string key = fmt::format("{} | precision {} | {}³ best of {}", name, p, size, runs);
+  const nlohmann::json identity = {{"device", device}, {"device_name", name}, {"precision", p}};
+  const auto path = device_peak_cache_path();
+  nlohmann::json cache = read_device_cache(path);
+  const nlohmann::json cached = cache.value(key, nlohmann::json::object());
+  const bool have = cached.is_object() && cached.value("flops_per_s", 0.0) > 0;
+  if (have && mode != PeakMode::measure) {
+    nlohmann::json record = cached;
+    record.update(identity);
+    return record;
+  }
+  if (mode == PeakMode::cached_only) {
+    nlohmann::json record = identity;
+    record["unavailable"] = fmt::format("not measured yet ({})", path.string());
+    return record;
+  }
+  nlohmann::json record = measure_device(device, precision, size, runs);
+  record.update(identity);
+  if (record.contains("unavailable")) return record;
+  record["key"] = key;
+  record["measurements"] = (have ? cached.value("measurements", 0) : 0) + 1;
+  // The device cannot be slower than a measurement it once reached: keep the best.
+  if (have && cached["flops_per_s"].get<double>() > record["flops_per_s"].get<double>()) {
+    record["flops_per_s"] = cached["flops_per_s"];
+  }
+  cache[key] = record;
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  try {
+    write_file_atomically(path, cache.dump(2) + "\n");
+  } catch (const std::exception&) {
+    // An unwritable cache only costs a measurement next time.
+  }
+  return record;
 }
 
 }  // namespace cb::trial

@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "backends/backend.h"
+
 namespace cb::trial {
 
 struct PeakMeasurement {
@@ -39,10 +41,23 @@ enum class PeakMode {
 // "load_1m_at_measurement", "measurements"} from the cache when its key (CPU model, logical
 // cores, BLAS file) matches, else measured now as `mode` says and cached; a new measurement
 // keeps the best figure ever measured for the key (other work only lowers it);
-// {"unavailable": reason} otherwise. The GPU's peak is not measured (no cuBLAS product in this
-// build): GPU trials report MFU as n/a.
+// {"unavailable": reason} otherwise. A GPU's peak is device_peak's.
 nlohmann::json cpu_peak(const std::string& cpu_model, int logical_cores, const std::string& blas,
                         PeakMode mode);
+
+// Where measured device peaks live: beside peak_cache_path(), its name ending "-devices.json";
+// one record per key (device name, precision, size, measuring framework).
+std::filesystem::path device_peak_cache_path();
+
+// The environment record's "peak"."device" entry for a trial on `device` (not the CPU) with
+// `precision`: {"device", "device_name", "precision", "flops_per_s", "dtype", "method",
+// "measured_by", "key", "measurements"}, a dense n×n×n matrix product timed by the first
+// registered backend that measures device peaks (torch: cuBLAS through LibTorch), whatever the
+// trial's framework, so every framework on a device is held to one peak. Cached under its key
+// as `mode` says (a new measurement keeps the best figure); {"device", "precision",
+// "unavailable": reason} when no backend can measure it.
+nlohmann::json device_peak(const std::string& device, backends::MixedPrecision precision,
+                           PeakMode mode, int size = 8192, int runs = 5);
 
 // Training FLOPs per image under the convention every MFU here uses: 3 × the forward pass's
 // FLOPs (backward ≈ 2 × forward; a multiply-add counts 2), as in PaLM's and MLPerf's MFU.

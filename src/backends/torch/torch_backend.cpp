@@ -8,6 +8,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <chrono>
 #include <cmath>
 #include <thread>
 
@@ -435,6 +436,55 @@ void check_config(const TrainerConfig& config) {
   if (auto why = unsupported_settings(config.execution)) throw Unsupported(*why);
 }
 
+void synchronize(const at::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+// Restores cuBLAS's TF32 setting when the peak measurement ends.
+class Tf32CublasScope {
+ public:
+  explicit Tf32CublasScope(bool allow) : before_(at::globalContext().allowTF32CuBLAS()) {
+    at::globalContext().setAllowTF32CuBLAS(allow);
+  }
+  ~Tf32CublasScope() { at::globalContext().setAllowTF32CuBLAS(before_); }
+  Tf32CublasScope(const Tf32CublasScope&) = delete;
+  Tf32CublasScope& operator=(const Tf32CublasScope&) = delete;
+
+ private:
+  bool before_;
+};
+
+// Best of `runs` timed torch::mm_out of two n×n matrices on `device`, after a warm-up. fp32
+// trials' convolutions run in TF32 on a GPU whenever cuDNN is allowed to (LibTorch's default), so
+// their peak is the product with TF32 on the same terms; mixed precision uses its half type.
+DevicePeak time_matrix_products(const at::Device& device, MixedPrecision precision, int size,
+                                int runs) {
+  const bool tf32 = device.is_cuda() && precision == MixedPrecision::off &&
+                    at::globalContext().allowTF32CuDNN();
+  const Tf32CublasScope scope(tf32);
+  const at::ScalarType type = precision == MixedPrecision::fp16   ? at::kHalf
+                              : precision == MixedPrecision::bf16 ? at::kBFloat16
+                                                                  : at::kFloat;
+  c10::InferenceMode guard;
+  const auto options = at::TensorOptions().device(device).dtype(type);
+  const at::Tensor a = at::randn({size, size}, options), b = at::randn({size, size}, options);
+  at::Tensor c = at::empty({size, size}, options);
+  const char* dtype = tf32                       ? "tf32"
+                      : type == at::kHalf        ? "float16"
+                      : type == at::kBFloat16    ? "bfloat16"
+                                                 : "float32";
+  DevicePeak peak{0, size, runs, dtype};
+  for (int r = -1; r < runs; ++r) {  // r = -1: warm-up (kernel selection, allocation)
+    synchronize(device);
+    const auto start = std::chrono::steady_clock::now();
+    at::mm_out(c, a, b);
+    synchronize(device);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (r >= 0 && s > 0) peak.flops_per_s = std::max(peak.flops_per_s, 2.0 * size * size * size / s);
+  }
+  return peak;
+}
+
 class TorchBackend final : public Backend {
  public:
   BackendInfo info() const override {
@@ -456,6 +506,28 @@ class TorchBackend final : public Backend {
 
   std::optional<std::string> unsupported(const ExecutionSettings& settings) const override {
     return unsupported_settings(settings);
+  }
+
+  std::optional<DevicePeak> measure_device_peak(const std::string& device, MixedPrecision precision,
+                                                int size, int runs,
+                                                std::string& why_not) const override {
+    if (size <= 0 || runs <= 0) {
+      why_not = fmt::format("peak: size {} and runs {} must be positive", size, runs);
+      return std::nullopt;
+    }
+    ExecutionSettings settings;
+    settings.device = device;
+    settings.precision = precision;
+    if (auto why = unsupported_settings(settings)) {
+      why_not = *why;
+      return std::nullopt;
+    }
+    try {
+      return time_matrix_products(parse_device(device), precision, size, runs);
+    } catch (const std::exception& e) {
+      why_not = e.what();
+      return std::nullopt;
+    }
   }
 
   std::unique_ptr<Trainer> create_trainer(const TrainerConfig& config) const override {
