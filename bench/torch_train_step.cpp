@@ -1,6 +1,7 @@
 // Training throughput of a zoo model through the torch backend on random data, measured the
 // same way as bench/torch_train_step.py measures an idiomatic PyTorch loop (see
-// bench/torch_vs_python.sh): warm-up steps, then several timed windows, median images/s.
+// bench/torch_vs_python.sh): warm-up steps, then several timed windows, median images/s. The
+// malloc policy is the trial's ($CIFARBENCH_MALLOC, trial/malloc_policy.h; default keep).
 //   bench_torch_train_step [model] [batch] [threads] [warmup_steps] [windows] [steps_per_window]
 #include <fmt/format.h>
 
@@ -16,6 +17,7 @@
 #include "core/rng.h"
 #include "model/initial_weights.h"
 #include "model/zoo.h"
+#include "trial/malloc_policy.h"
 
 namespace {
 
@@ -24,6 +26,8 @@ int arg(int argc, char** argv, int index, int fallback) {
 }
 
 int run(int argc, char** argv) {
+  // Before LibTorch allocates: the allocation policy a trial applies ($CIFARBENCH_MALLOC).
+  const auto malloc_record = cb::trial::apply_malloc_policy(cb::trial::malloc_policy_from_environment());
   const std::string model = argc > 1 ? argv[1] : "resnet20";
   const int batch_size = arg(argc, argv, 2, 128);
   const int threads = arg(argc, argv, 3, 2);
@@ -65,8 +69,8 @@ int run(int argc, char** argv) {
     fmt::print("window {}: {:.1f} images/s\n", w + 1, rates.back());
   }
   std::sort(rates.begin(), rates.end());
-  fmt::print("cpp {} batch={} threads={}: median {:.1f} images/s\n", model, batch_size, threads,
-             rates[rates.size() / 2]);
+  fmt::print("cpp {} batch={} threads={} malloc={}: median {:.1f} images/s\n", model, batch_size,
+             threads, malloc_record.value("policy", "?"), rates[rates.size() / 2]);
   return 0;
 }
 

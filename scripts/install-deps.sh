@@ -27,6 +27,8 @@ RUN_PACKAGES=(
 TEST_PACKAGES=(
   # test and benchmark tools, the second compiler CI builds with
   libgtest-dev libgmock-dev libbenchmark-dev clang
+  # the idiomatic Python loop `cifarbench train` is measured against (bench/python_loop.py)
+  python3-torchvision
   # the headless browser that checks the HTML report
   chromium
   # the localhost Slurm the cluster tests start (tests/cluster)
