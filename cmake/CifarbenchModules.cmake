@@ -8,16 +8,6 @@
 # SOURCES replaces the default glob (src/NAME/*.cpp); NO_LIBRARY declares the module's
 # dependencies for the check without building a library (the executable's own folder).
 
-# cifarbench_precompile(TARGET [header...]): with CIFARBENCH_PCH, the target's files start from
-# one precompiled header of nlohmann/json and fmt (about 4 s of parsing per file otherwise) plus
-# the headers given. An include still belongs in every file that uses it: the precompiled
-# header only saves the parsing.
-function(cifarbench_precompile target)
-  if(CIFARBENCH_PCH)
-    target_precompile_headers(${target} PRIVATE <nlohmann/json.hpp> <fmt/format.h> <string> <vector> ${ARGN})
-  endif()
-endfunction()
-
 function(cifarbench_module name)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_LIBRARY" "" "DEPENDS;SOURCES")
   set_property(GLOBAL APPEND PROPERTY CIFARBENCH_MODULES ${name})
@@ -32,10 +22,6 @@ function(cifarbench_module name)
   endif()
   add_library(cifarbench_${name} STATIC ${_sources})
   target_compile_options(cifarbench_${name} PRIVATE ${CIFARBENCH_WARNINGS})
-  list(LENGTH _sources _count)
-  if(_count GREATER 2)  # the header costs about as much as one file to precompile
-    cifarbench_precompile(cifarbench_${name})
-  endif()
   foreach(_dep ${ARG_DEPENDS})
     target_link_libraries(cifarbench_${name} PUBLIC cifarbench_${_dep})
   endforeach()

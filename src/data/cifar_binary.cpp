@@ -340,7 +340,7 @@ std::vector<std::string> write_cifar10_layout(const Dataset& dataset,
   for (const auto& c : dataset.classes) meta << c << '\n';
   meta.close();
   if (!meta) throw InputError(fmt::format("{}: write failed", (dir / "batches.meta.txt").string()));
-  written.emplace_back("batches.meta.txt");
+  written.push_back("batches.meta.txt");
   return written;
 }
 

@@ -135,7 +135,7 @@ std::vector<std::string> verdict_sentences(const PairVerdict& pair) {
     out.push_back(sentence(pair, row));
   }
   if (withheld) {
-    out.emplace_back(
+    out.push_back(
         "Accuracy is not judged here: these trials ran on synthetic data, whose accuracy says "
         "nothing about CIFAR-10, so the accuracy rows and figures are withheld.");
   }
