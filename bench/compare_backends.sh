@@ -27,20 +27,11 @@ build=$1 a=$2 b=$3
 for v in rounds steps batch; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "error: -${v:0:1} ${!v}: expected a positive integer" >&2; exit 2; }
 done
-((warmup < steps)) || { echo "error: -w $warmup: expected fewer warm-up steps than -s $steps" >&2; exit 2; }
-exe="$build/cifarbench"
-[[ -x $exe ]] || { echo "error: $exe not built (cmake --build $build --target cifarbench)" >&2; exit 2; }
+source "$here/bench_lib.sh"
+exe=$(cifarbench_exe "$build")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cat >"$work/recipe.toml" <<TOML
-[train]
-epochs = 1
-max_steps_per_epoch = $steps
-warmup_steps = $warmup
-eval_images = $batch
-[data]
-batch_size = $batch
-TOML
+write_recipe "$work/recipe.toml" "$steps" "$warmup" "$batch"
 # One trial of side "[VAR=value ...] framework[:flags]"; prints its throughput after warm-up
 # (images/s).
 throughput() {

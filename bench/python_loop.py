@@ -3,8 +3,8 @@
 
 What a practitioner would write: a torch.utils.data.Dataset over the CIFAR binary batches that
 hands out PIL images as torchvision.datasets.CIFAR10 does, torchvision's RandomCrop(32,
-padding=4), RandomHorizontalFlip, ToTensor and Normalize, a shuffling DataLoader, ResNet-20
-(option-A shortcuts) or the simple CNN as nn.Modules, SGD with Nesterov momentum, and
+padding=4), RandomHorizontalFlip, ToTensor and Normalize, a shuffling DataLoader, the nn.Modules
+of bench/torch_train_step.py (simple-cnn, resnet20, resnet56), SGD with Nesterov momentum, and
 `zero_grad / forward / backward / step` with `loss.item()` every step. PIPELINE "tensor"
 applies the same transforms to uint8 tensors instead of PIL images (torchvision >= 0.8).
 Prints the throughput after the warm-up steps:
@@ -22,9 +22,10 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from PIL import Image
 from torchvision import transforms
+
+from torch_train_step import MODELS  # the same nn.Module definitions as the step benchmark
 
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
@@ -49,50 +50,6 @@ class CifarBinary(torch.utils.data.Dataset):
         return self.transform(image), int(self.labels[i])
 
 
-class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.pad = cout - cin  # option A: subsample and zero-pad the channels
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        shortcut = x
-        if self.pad:
-            shortcut = F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
-        return F.relu(out + shortcut)
-
-
-class ResNet20(nn.Module):
-    def __init__(self, classes=10):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        blocks, cin = [], 16
-        for cout, stride in ((16, 1), (32, 2), (64, 2)):
-            for b in range(3):
-                blocks.append(BasicBlock(cin, cout, stride if b == 0 else 1))
-                cin = cout
-        self.layers = nn.Sequential(*blocks)
-        self.linear = nn.Linear(64, classes)
-
-    def forward(self, x):
-        x = self.layers(F.relu(self.bn1(self.conv1(x))))
-        return self.linear(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
-
-
-def simple_cnn(classes=10):
-    def cbr(cin, cout):
-        return [nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
-    return nn.Sequential(*cbr(3, 32), *cbr(32, 32), nn.MaxPool2d(2), *cbr(32, 64), *cbr(64, 64),
-                         nn.MaxPool2d(2), *cbr(64, 128), *cbr(128, 128), nn.MaxPool2d(2),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, classes))
-
-
 def main():
     if len(sys.argv) not in (8, 9):
         sys.exit(__doc__)
@@ -102,8 +59,8 @@ def main():
     if pipeline not in ("pil", "tensor"):
         print(f"error: pipeline {pipeline!r}: expected pil or tensor", file=sys.stderr)
         sys.exit(2)
-    if model_name not in ("resnet20", "simple-cnn"):
-        print(f"error: model {model_name!r}: expected resnet20 or simple-cnn", file=sys.stderr)
+    if model_name not in MODELS:
+        print(f"error: model {model_name!r}: expected one of {', '.join(MODELS)}", file=sys.stderr)
         sys.exit(2)
     if warmup >= steps:
         print(f"error: warm-up {warmup} must be below steps {steps}", file=sys.stderr)
@@ -120,7 +77,7 @@ def main():
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch,
                                          shuffle=True, num_workers=workers, drop_last=True,
                                          persistent_workers=workers > 0)
-    model = ResNet20() if model_name == "resnet20" else simple_cnn()
+    model = MODELS[model_name]()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True,
                                 weight_decay=5e-4)
     criterion = nn.CrossEntropyLoss()

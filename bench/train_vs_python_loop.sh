@@ -22,24 +22,12 @@ done
 shift $((OPTIND - 1))
 (($# == 2)) || usage
 build=$1 data=$2
-exe="$build/cifarbench"
-[[ -x $exe ]] || { echo "error: $exe not built (cmake --build $build --target cifarbench)" >&2; exit 2; }
+source "$here/bench_lib.sh"
+exe=$(cifarbench_exe "$build")
 [[ -f $data/data_batch_1.bin ]] || { echo "error: $data: expected a CIFAR-10 binary folder (data_batch_1.bin ...)" >&2; exit 2; }
-((warmup < steps)) || { echo "error: -w $warmup: expected fewer warm-up steps than -s $steps" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cat >"$work/recipe.toml" <<TOML
-[train]
-epochs = 1
-max_steps_per_epoch = $steps
-warmup_steps = $warmup
-eval_images = $batch
-[data]
-batch_size = $batch
-[augment]
-crop_padding = 4
-flip = "random"
-TOML
+write_recipe "$work/recipe.toml" "$steps" "$warmup" "$batch" "[augment]" "crop_padding = 4" 'flip = "random"'
 ours() {
   "$exe" train -f torch -m "$model" --data "$data" --threads "$threads" --seed 1 \
     --recipe "$work/recipe.toml" --out "$work/t$1" --no-download >"$work/t$1.log" 2>&1 ||

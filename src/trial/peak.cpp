@@ -87,6 +87,16 @@ bool measured_busy(const nlohmann::json& record) {
   return record.value("load_1m_at_measurement", 0.0) >= kBusyLoad;
 }
 
+// Writes a cache file atomically; an unwritable cache only costs a measurement next time.
+void write_cache(const std::filesystem::path& path, const nlohmann::json& content) {
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  try {
+    write_file_atomically(path, content.dump(2) + "\n");
+  } catch (const std::exception&) {
+  }
+}
+
 nlohmann::json measure_and_record(const std::string& blas, const std::string& key,
                                   const nlohmann::json& previous) {
   std::string why_not;
@@ -108,14 +118,7 @@ nlohmann::json measure_and_record(const std::string& blas, const std::string& ke
     record["cpu_fp32_flops_per_s"] = previous["cpu_fp32_flops_per_s"];
     record["load_1m_at_measurement"] = previous.value("load_1m_at_measurement", load);
   }
-  const auto path = peak_cache_path();
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  try {
-    write_file_atomically(path, record.dump(2) + "\n");
-  } catch (const std::exception&) {
-    // An unwritable cache only costs a measurement next time.
-  }
+  write_cache(peak_cache_path(), record);
   return record;
 }
 
@@ -218,13 +221,7 @@ nlohmann::json device_peak(const std::string& device, backends::MixedPrecision p
     record["flops_per_s"] = cached["flops_per_s"];
   }
   cache[key] = record;
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  try {
-    write_file_atomically(path, cache.dump(2) + "\n");
-  } catch (const std::exception&) {
-    // An unwritable cache only costs a measurement next time.
-  }
+  write_cache(path, cache);
   return record;
 }
 
