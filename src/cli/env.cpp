@@ -23,11 +23,12 @@ const CommandRegistration registration{"env", 60, [](CLI::App& app) {
   cmd->callback([json, remeasure] {
     const auto mode = *remeasure ? trial::PeakMode::measure : trial::PeakMode::measure_if_missing;
     nlohmann::json env = trial::capture_environment("", mode);
-    // Each GPU's peak for fp32 and bf16 trials (a trial measures its own when none is cached).
+    // Each GPU's peak for fp32, bf16 and fp16 trials, which read it from the cache.
     if (env["gpus"].value("available", false)) {
       nlohmann::json devices = nlohmann::json::array();
       for (const auto& d : env["gpus"]["devices"]) {
-        for (auto p : {backends::MixedPrecision::off, backends::MixedPrecision::bf16}) {
+        for (auto p : {backends::MixedPrecision::off, backends::MixedPrecision::bf16,
+                       backends::MixedPrecision::fp16}) {
           devices.push_back(trial::device_peak(fmt::format("cuda:{}", d["index"].get<unsigned>()), p, mode));
         }
       }

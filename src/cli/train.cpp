@@ -203,10 +203,11 @@ int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironme
   const nlohmann::json malloc_record = trial::apply_malloc_policy(trial::malloc_policy_from_environment());
   nlohmann::json environment = trial::capture_environment(o.framework);
   environment["malloc"] = malloc_record;
-  if (spec.recipe.execution.device != "cpu") {  // a GPU's peak, for its MFU (trial/peak.h)
-    environment["peak"]["device"] =
-        trial::device_peak(spec.recipe.execution.device, spec.recipe.execution.precision,
-                           trial::PeakMode::measure_if_missing);
+  // A GPU's peak for its MFU (trial/peak.h), from the cache `cifarbench env` fills: measuring
+  // here would leave the product's memory in this process's CUDA cache during training.
+  if (spec.recipe.execution.device != "cpu") {
+    environment["peak"]["device"] = trial::device_peak(
+        spec.recipe.execution.device, spec.recipe.execution.precision, trial::PeakMode::cached_only);
   }
   // Other ranks keep their own figures and telemetry beside it, in rank-<r>.json.
   const std::filesystem::path result_path =

@@ -208,7 +208,7 @@ nlohmann::json device_peak(const std::string& device, backends::MixedPrecision p
   }
   if (mode == PeakMode::cached_only) {
     nlohmann::json record = identity;
-    record["unavailable"] = fmt::format("not measured yet ({})", path.string());
+    record["unavailable"] = fmt::format("not measured yet: `cifarbench env` measures it ({})", path.string());
     return record;
   }
   nlohmann::json record = measure_device(device, precision, size, runs);

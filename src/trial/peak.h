@@ -55,7 +55,8 @@ std::filesystem::path device_peak_cache_path();
 // registered backend that measures device peaks (torch: cuBLAS through LibTorch), whatever the
 // trial's framework, so every framework on a device is held to one peak. Cached under its key
 // as `mode` says (a new measurement keeps the best figure); {"device", "precision",
-// "unavailable": reason} when no backend can measure it.
+// "unavailable": reason} when no backend can measure it. `cifarbench env` measures; a trial
+// reads the cache only (cached_only), so that its process holds no memory of the product.
 nlohmann::json device_peak(const std::string& device, backends::MixedPrecision precision,
                            PeakMode mode, int size = 8192, int runs = 5);
 
