@@ -154,8 +154,7 @@ std::string mfu_text(const trial::TrialSpec& spec, const trial::TrialOutcome& ou
   const auto mfu = results::model_flop_utilization(
       out.images_per_s, out.mflops_per_image * 1e6, spec.recipe.execution.device,
       std::string(backends::to_string(spec.recipe.execution.precision)),
-      environment.value("peak", nlohmann::json::object()),
-      spec.recipe.execution.device == "cpu" ? 1 : out.world_size);
+      environment.value("peak", nlohmann::json::object()), out.world_size);
   if (!mfu.contains("mfu")) return "model FLOP utilization n/a (" + mfu.value("unavailable", std::string()) + ")";
   return fmt::format("model FLOP utilization {:.1f} % ({:.1f} GFLOP/s of a measured {:.1f})",
                      100 * mfu["mfu"].get<double>(), mfu["achieved_flops_per_s"].get<double>() / 1e9,

@@ -49,6 +49,11 @@ at::Device parse_device(const std::string& id) {
   throw InputError(fmt::format("device '{}': expected {}", id, kDeviceChoices));
 }
 
+// Waits for the device's queued work (nothing to wait for on the CPU).
+void synchronize(const at::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
 std::string precision_name(MixedPrecision p) {
   return p == MixedPrecision::fp16 ? "fp16" : p == MixedPrecision::bf16 ? "bf16" : "off";
 }
@@ -224,7 +229,7 @@ class TorchTrainer final : public Trainer {
   }
 
   void sync() override {
-    if (device_.is_cuda()) torch::cuda::synchronize(device_.index());
+    synchronize(device_);
   }
 
   model::Weights export_weights() override { return network_.save(); }
@@ -434,10 +439,6 @@ void check_config(const TrainerConfig& config) {
     throw InputError("optimizer: AdamW needs beta1 and beta2 in [0, 1) and eps > 0");
   }
   if (auto why = unsupported_settings(config.execution)) throw Unsupported(*why);
-}
-
-void synchronize(const at::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
 
 // Restores cuBLAS's TF32 setting when the peak measurement ends.
