@@ -21,6 +21,7 @@ driver="$build/bench/bench_torch_train_step"
 # The C++ driver applies the trial's malloc policy ($CIFARBENCH_MALLOC, default keep: freed memory
 # stays in the process). Python gets glibc's defaults, as a practitioner's loop runs, unless
 # PY_MALLOC=keep gives it the same policy through GLIBC_TUNABLES (what torch-py's worker gets).
+# The values are kMmapThreshold and kTrimThreshold of src/trial/malloc_policy.cpp: change both together.
 py_env=()
 [[ ${PY_MALLOC:-system} == keep ]] &&
   py_env=("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=2147483647")
