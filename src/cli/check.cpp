@@ -109,7 +109,7 @@ void run_check(const CheckCommandOptions& o) {
   }
 }
 
-const CommandRegistration registration{"check", 55, [](CLI::App& app) {
+const CommandRegistration check_registration{"check", 55, [](CLI::App& app) {
   auto o = std::make_shared<CheckCommandOptions>();
   auto* cmd = app.add_subcommand(
       "check", "Verify every available backend on this machine against the reference (torch): "

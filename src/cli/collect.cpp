@@ -70,7 +70,7 @@ int collect(const std::string& results_dir) {
   return 0;
 }
 
-const CommandRegistration registration{"collect", 15, [](CLI::App& app) {
+const CommandRegistration collect_registration{"collect", 15, [](CLI::App& app) {
   auto results = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
       "collect", "Import what a suite's Slurm jobs wrote (trials/<key>/) into RESULTS/results.sqlite "

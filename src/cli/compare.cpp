@@ -74,7 +74,7 @@ void add_options(CLI::App* cmd, CompareArgs& args) {
       ->capture_default_str();
 }
 
-const CommandRegistration registration{
+const CommandRegistration compare_registration{
     "compare", 35, [](CLI::App& app) {
       auto args = std::make_shared<CompareArgs>();
       auto* cmd = app.add_subcommand(

@@ -258,7 +258,7 @@ void add_download(CLI::App* data) {
   }));
 }
 
-const CommandRegistration registration{"data", 40, [](CLI::App& app) {
+const CommandRegistration data_registration{"data", 40, [](CLI::App& app) {
                                          CLI::App* data = data_command(app);
                                          add_import(data);
                                          add_info(data);

@@ -169,7 +169,7 @@ void run_bench(const BenchOptions& o) {
              "which other programs on a busy machine do not inflate.\n");
 }
 
-const CommandRegistration registration{"data bench", 41, [](CLI::App& app) {
+const CommandRegistration data_bench_registration{"data bench", 41, [](CLI::App& app) {
   // Get-or-create: data.cpp adds the same `data` command (CLI11 2.1 has no _no_throw getter).
   CLI::App* data = nullptr;
   for (CLI::App* sub : app.get_subcommands([](CLI::App* s) { return s->get_name() == "data"; })) {

@@ -10,7 +10,7 @@
 
 namespace cb::cli {
 namespace {
-const CommandRegistration registration{"env", 60, [](CLI::App& app) {
+const CommandRegistration env_registration{"env", 60, [](CLI::App& app) {
   auto* cmd = app.add_subcommand("env", "Print the environment record: machine, BLAS, build, "
                                         "backends, GPUs, variables that change results");
   add_python_option(cmd);

@@ -164,7 +164,7 @@ struct ModelsOptions {
   std::string out;
 };
 
-const CommandRegistration registration{
+const CommandRegistration models_registration{
     "models", 50, [](CLI::App& app) {
       auto opts = std::make_shared<ModelsOptions>();
       auto* cmd = app.add_subcommand(

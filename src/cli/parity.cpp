@@ -31,7 +31,7 @@ void run_parity_command(const ParityCommandOptions& o) {
   if (!o.json_out.empty()) write_file_atomically(o.json_out, conformance::to_json(report).dump(2) + "\n");
 }
 
-const CommandRegistration registration{"parity", 56, [](CLI::App& app) {
+const CommandRegistration parity_registration{"parity", 56, [](CLI::App& app) {
   auto o = std::make_shared<ParityCommandOptions>();
   auto* cmd = app.add_subcommand(
       "parity", "Train every pair of frameworks side by side from the same weights and batches; "

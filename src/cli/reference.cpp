@@ -129,7 +129,7 @@ void add_rule_options(CLI::App* cmd, ReferenceArgs& a) {
       ->capture_default_str();
 }
 
-const CommandRegistration registration{
+const CommandRegistration reference_registration{
     "reference", 35, [](CLI::App& app) {
       auto a = std::make_shared<ReferenceArgs>();
       auto* cmd = app.add_subcommand(

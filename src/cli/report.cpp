@@ -19,7 +19,7 @@ struct ReportArgs {
   std::string reference;  // --reference FILE|NAME: the reference-curve section
 };
 
-const CommandRegistration registration{
+const CommandRegistration report_registration{
     "report", 30, [](CLI::App& app) {
       auto args = std::make_shared<ReportArgs>();
       auto* cmd = app.add_subcommand(

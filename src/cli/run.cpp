@@ -142,7 +142,7 @@ int run(const RunOptions& o) {
   return summary.failed ? static_cast<int>(ExitStatus::failed) : 0;
 }
 
-const CommandRegistration registration{"run", 10, [](CLI::App& app) {
+const CommandRegistration run_registration{"run", 10, [](CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   auto* cmd = app.add_subcommand("run", "Run a benchmark suite (default: configs/quick.toml) and report it");
   add_python_option(cmd);

@@ -259,7 +259,7 @@ int run_train(const TrainOptions& o, const std::optional<launch::LaunchEnvironme
   }
 }
 
-const CommandRegistration registration{"train", 20, [](CLI::App& app) {
+const CommandRegistration train_registration{"train", 20, [](CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   auto* cmd = app.add_subcommand("train", "Train one model with one framework and measure it");
   add_python_option(cmd);

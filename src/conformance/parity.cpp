@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "conformance/measure.h"
+#include "core/json_value.h"
 #include "data/synthetic.h"
 #include "model/analysis.h"
 #include "model/initial_weights.h"
@@ -233,7 +234,7 @@ nlohmann::json to_json(const ParityReport& r) {
                        {"worst_layer_distance", s.worst_layer_distance}});
     }
     pairs.push_back({{"a", t.a}, {"b", t.b}, {"initial_distance", t.initial_distance},
-                     {"first_step", t.first_step ? nlohmann::json(*t.first_step) : nlohmann::json()},
+                     {"first_step", or_null(t.first_step)},
                      {"first_layer", t.first_layer}, {"error", t.error}, {"steps", steps}});
   }
   nlohmann::json settings = nlohmann::json::object();

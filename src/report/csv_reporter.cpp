@@ -19,8 +19,8 @@ std::string field(const std::string& s) {
   return out;
 }
 
-std::string number(double v) { return std::isnan(v) ? "" : fmt::format("{}", v); }
-std::string number(const std::optional<double>& v) { return v ? number(*v) : ""; }
+std::string csv_number(double v) { return std::isnan(v) ? "" : fmt::format("{}", v); }
+std::string csv_number(const std::optional<double>& v) { return v ? csv_number(*v) : ""; }
 
 std::string line(const std::vector<std::string>& cells) {
   std::string out;
@@ -47,9 +47,9 @@ std::string summary_csv(const Study& study, const std::string& banner) {
       }
       const auto& s = it->second;
       out += line({g.framework, g.model, g.recipe, g.setup(), m.id, m.unit, std::to_string(s.n),
-                   number(s.mean), number(s.stddev), s.ci95 ? number(s.ci95->low) : "",
-                   s.ci95 ? number(s.ci95->high) : "", number(s.median), number(s.min),
-                   number(s.max), number(s.olympic_mean), ""});
+                   csv_number(s.mean), csv_number(s.stddev), s.ci95 ? csv_number(s.ci95->low) : "",
+                   s.ci95 ? csv_number(s.ci95->high) : "", csv_number(s.median), csv_number(s.min),
+                   csv_number(s.max), csv_number(s.olympic_mean), ""});
     }
   }
   return out;
@@ -62,9 +62,9 @@ std::string comparisons_csv(const Study& study, const std::string& banner) {
   for (const auto& cmp : study.comparisons) {
     const auto& w = cmp.test;
     out += line({cmp.model, cmp.recipe, cmp.setup, cmp.metric_id, cmp.framework_a, cmp.framework_b,
-                 number(w.difference), w.tested ? number(w.ci95.low) : "",
-                 w.tested ? number(w.ci95.high) : "", w.tested ? number(w.t) : "",
-                 w.tested ? number(w.df) : "", w.tested ? number(w.p_value) : "",
+                 csv_number(w.difference), w.tested ? csv_number(w.ci95.low) : "",
+                 w.tested ? csv_number(w.ci95.high) : "", w.tested ? csv_number(w.t) : "",
+                 w.tested ? csv_number(w.df) : "", w.tested ? csv_number(w.p_value) : "",
                  w.tested ? "true" : "false", w.not_tested_reason});
   }
   return out;
@@ -101,14 +101,14 @@ std::string verdict_csv(const Study& study, const std::string& banner) {
                    v.rule.ratio ? "ratio" : "difference",
                    std::to_string(v.n_a),
                    std::to_string(v.n_b),
-                   number(v.estimate),
-                   v.ci ? number(v.ci->low) : "",
-                   v.ci ? number(v.ci->high) : "",
-                   number(v.ci_confidence),
+                   csv_number(v.estimate),
+                   v.ci ? csv_number(v.ci->low) : "",
+                   v.ci ? csv_number(v.ci->high) : "",
+                   csv_number(v.ci_confidence),
                    v.test,
-                   number(v.p_value),
-                   number(v.rule.threshold),
-                   number(v.tost_p),
+                   csv_number(v.p_value),
+                   csv_number(v.rule.threshold),
+                   csv_number(v.tost_p),
                    std::string(to_string(v.verdict)),
                    v.reason,
                    v.seeds_needed ? std::to_string(*v.seeds_needed) : "",
@@ -159,16 +159,16 @@ std::string trials_csv(const Study& study, const std::string& banner) {
                  std::string(results::to_string(t.status)),
                  t.started,
                  t.ended,
-                 number(t.test_accuracy),
-                 number(t.training_time_s),
-                 number(t.wall_time_s),
-                 number(t.time_to_target_s),
-                 number(t.images_per_s),
-                 number(t.gpu_util_mean_pct),
-                 number(t.gpu_mem_peak_bytes),
-                 number(t.cpu_util_mean_pct),
-                 number(t.rss_peak_bytes),
-                 number(t.energy_j),
+                 csv_number(t.test_accuracy),
+                 csv_number(t.training_time_s),
+                 csv_number(t.wall_time_s),
+                 csv_number(t.time_to_target_s),
+                 csv_number(t.images_per_s),
+                 csv_number(t.gpu_util_mean_pct),
+                 csv_number(t.gpu_mem_peak_bytes),
+                 csv_number(t.cpu_util_mean_pct),
+                 csv_number(t.rss_peak_bytes),
+                 csv_number(t.energy_j),
                  t.error});
   }
   return out;
@@ -182,9 +182,10 @@ std::string epochs_csv(const Study& study, const std::string& banner) {
     const auto it = study.epochs.find(t.id);
     if (it == study.epochs.end()) continue;
     for (const auto& e : it->second) {
-      out += line({t.key, std::to_string(e.epoch), number(e.train_loss), number(e.train_accuracy),
-                   number(e.test_accuracy), number(e.epoch_time_s), number(e.training_time_s),
-                   number(e.images_per_s)});
+      out += line({t.key, std::to_string(e.epoch), csv_number(e.train_loss),
+                   csv_number(e.train_accuracy), csv_number(e.test_accuracy),
+                   csv_number(e.epoch_time_s), csv_number(e.training_time_s),
+                   csv_number(e.images_per_s)});
     }
   }
   return out;

@@ -9,18 +9,18 @@ namespace cb::report {
 namespace {
 using nlohmann::json;
 
-json number(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
-json number(const std::optional<double>& v) { return v ? number(*v) : json(nullptr); }
+json json_number(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+json json_number(const std::optional<double>& v) { return v ? json_number(*v) : json(nullptr); }
 
 json summary_json(const results::Summary& s) {
   return {{"n", s.n},
-          {"mean", number(s.mean)},
-          {"sd", number(s.stddev)},
+          {"mean", json_number(s.mean)},
+          {"sd", json_number(s.stddev)},
           {"ci95", s.ci95 ? json::array({s.ci95->low, s.ci95->high}) : json(nullptr)},
-          {"median", number(s.median)},
-          {"min", number(s.min)},
-          {"max", number(s.max)},
-          {"olympic_mean", number(s.olympic_mean)}};
+          {"median", json_number(s.median)},
+          {"min", json_number(s.min)},
+          {"max", json_number(s.max)},
+          {"olympic_mean", json_number(s.olympic_mean)}};
 }
 
 // A group's setup, counts and every metric's summary (or why it has none), with units.
@@ -35,7 +35,7 @@ json group_json(const GroupSummary& g) {
                 {"processes", g.processes},
                 {"trials", g.trials},
                 {"completed", g.completed},
-                {"target_accuracy", number(g.target_accuracy)},
+                {"target_accuracy", json_number(g.target_accuracy)},
                 {"reached_target", g.reached_target}};
   for (const auto& m : metrics()) {
     const auto it = g.summaries.find(m.id);
@@ -56,12 +56,12 @@ json comparison_json(const Comparison& cmp) {
                 {"framework_a", cmp.framework_a},
                 {"framework_b", cmp.framework_b},
                 {"tested", w.tested},
-                {"difference", number(w.difference)}};
+                {"difference", json_number(w.difference)}};
   if (w.tested) {
     entry["ci95"] = {w.ci95.low, w.ci95.high};
-    entry["t"] = number(w.t);
-    entry["df"] = number(w.df);
-    entry["p_value"] = number(w.p_value);
+    entry["t"] = json_number(w.t);
+    entry["df"] = json_number(w.df);
+    entry["p_value"] = json_number(w.p_value);
   } else {
     entry["note"] = w.not_tested_reason;
   }
@@ -70,12 +70,12 @@ json comparison_json(const Comparison& cmp) {
 
 json epoch_json(const results::EpochRecord& e) {
   return {{"epoch", e.epoch},
-          {"train_loss", number(e.train_loss)},
-          {"train_accuracy", number(e.train_accuracy)},
-          {"test_accuracy", number(e.test_accuracy)},
-          {"epoch_time_s", number(e.epoch_time_s)},
-          {"training_time_s", number(e.training_time_s)},
-          {"images_per_s", number(e.images_per_s)}};
+          {"train_loss", json_number(e.train_loss)},
+          {"train_accuracy", json_number(e.train_accuracy)},
+          {"test_accuracy", json_number(e.test_accuracy)},
+          {"epoch_time_s", json_number(e.epoch_time_s)},
+          {"training_time_s", json_number(e.training_time_s)},
+          {"images_per_s", json_number(e.images_per_s)}};
 }
 
 json trial_json(const results::TrialRecord& t, const Study& study) {
@@ -93,11 +93,11 @@ json trial_json(const results::TrialRecord& t, const Study& study) {
           {"synthetic", t.synthetic},
           {"status", results::to_string(t.status)},
           {"error", t.error},
-          {"test_accuracy", number(t.test_accuracy)},
-          {"training_time_s", number(t.training_time_s)},
-          {"wall_time_s", number(t.wall_time_s)},
-          {"time_to_target_s", number(t.time_to_target_s)},
-          {"images_per_s", number(t.images_per_s)},
+          {"test_accuracy", json_number(t.test_accuracy)},
+          {"training_time_s", json_number(t.training_time_s)},
+          {"wall_time_s", json_number(t.wall_time_s)},
+          {"time_to_target_s", json_number(t.time_to_target_s)},
+          {"images_per_s", json_number(t.images_per_s)},
           {"config", t.config},
           {"telemetry", t.telemetry},
           {"epochs", epochs}};

@@ -6,10 +6,10 @@
 #include <limits>
 
 #include "results/rank_tests.h"
+#include "results/statistics.h"
 
 namespace cb::results {
 namespace {
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // E over V ~ chi-square(df) of f(sqrt(V / df)), by Simpson's rule on a range that holds all but
 // a negligible tail of V (mean df, sd sqrt(2 df)).

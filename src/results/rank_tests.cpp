@@ -6,9 +6,10 @@
 #include <cmath>
 #include <limits>
 
+#include "results/statistics.h"
+
 namespace cb::results {
 namespace {
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Midranks of the pooled sample (a first, then b), and the tie correction sum(t^3 - t).
 struct PooledRanks {

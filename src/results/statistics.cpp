@@ -8,7 +8,6 @@
 
 namespace cb::results {
 namespace {
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Continued fraction of I_x(a, b) (modified Lentz), converging for x < (a+1)/(a+b+2).
 double incomplete_beta_fraction(double x, double a, double b) {

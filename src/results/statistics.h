@@ -3,11 +3,15 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace cb::results {
+
+// What a statistic is where it is undefined (too few values).
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double mean(const std::vector<double>& v);           // NaN when empty
 double sample_stddev(const std::vector<double>& v);  // n-1 denominator; NaN when n < 2

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/json_value.h"
+
 namespace cb::telemetry {
 namespace {
 
@@ -34,8 +36,6 @@ struct Series {
     return values.back();
   }
 };
-
-nlohmann::json or_null(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
 
 void judge(Guardrails& g, int logical_cpus, const GuardrailThresholds& t) {
   const double allowed = std::max(t.other_cores_min, t.other_cpu_share * logical_cpus);

@@ -7,10 +7,9 @@
 #include <type_traits>
 
 namespace cb::telemetry {
-namespace {
-// The NVML declarations we use, written from NVML's documented C API (nvml.h reference).
-using nvmlReturn = int;
-using nvmlDevice = void*;
+// The NVML declarations we use, written from NVML's documented C API (nvml.h reference). The
+// structs are named by Nvml::Functions, so they live outside the anonymous namespace.
+namespace nvml_api {
 struct nvmlMemory {
   unsigned long long total;
   unsigned long long free;
@@ -20,6 +19,13 @@ struct nvmlUtilization {
   unsigned int gpu;     // percent of the sample period a kernel was executing
   unsigned int memory;  // percent of the sample period device memory was read or written
 };
+}  // namespace nvml_api
+
+namespace {
+using nvml_api::nvmlMemory;
+using nvml_api::nvmlUtilization;
+using nvmlReturn = int;
+using nvmlDevice = void*;
 constexpr nvmlReturn kNvmlSuccess = 0;
 constexpr int kNvmlClockSm = 1;         // nvmlClockType_t NVML_CLOCK_SM
 constexpr int kNvmlTemperatureGpu = 0;  // nvmlTemperatureSensors_t NVML_TEMPERATURE_GPU

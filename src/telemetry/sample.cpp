@@ -3,15 +3,9 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/json_value.h"
 
 namespace cb::telemetry {
-namespace {
-template <typename T>
-nlohmann::json or_null(const std::optional<T>& value) {
-  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-}
-}  // namespace
-
 std::string_view phase_name(Phase phase) {
   switch (phase) {
     case Phase::train:

@@ -5,16 +5,10 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/input_file.h"
+#include "core/json_value.h"
 #include "model/weights_file.h"
 
 namespace cb::trial {
-namespace {
-
-nlohmann::json optional_json(const std::optional<double>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
-}  // namespace
 
 CheckpointPaths::CheckpointPaths(const std::filesystem::path& out_dir)
     : dir(out_dir / "checkpoint"),
@@ -52,14 +46,15 @@ void save_checkpoint(const CheckpointPaths& paths, backends::Trainer& trainer,
   model::save_weights(trainer.export_optimizer_state(), paths.optimizer);
   nlohmann::json epochs = nlohmann::json::array();
   for (const auto& e : so_far.epochs) epochs.push_back(to_json(e));
-  write_file_atomically(paths.state, nlohmann::json{{"epoch", epoch},
-                                                    {"steps", so_far.steps},
-                                                    {"training_images", so_far.training_images},
-                                                    {"training_time_s", so_far.training_time_s},
-                                                    {"time_to_target_s", optional_json(so_far.time_to_target_s)},
-                                                    {"config", config},
-                                                    {"epochs", epochs}}
-                                         .dump(2));
+  write_file_atomically(paths.state,
+                        nlohmann::json{{"epoch", epoch},
+                                       {"steps", so_far.steps},
+                                       {"training_images", so_far.training_images},
+                                       {"training_time_s", so_far.training_time_s},
+                                       {"time_to_target_s", or_null(so_far.time_to_target_s)},
+                                       {"config", config},
+                                       {"epochs", epochs}}
+                            .dump(2));
 }
 
 CheckpointState read_checkpoint_state(const CheckpointPaths& paths) {

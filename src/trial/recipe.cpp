@@ -2,6 +2,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/json_value.h"
 
 namespace cb::trial {
 namespace {
@@ -85,8 +86,7 @@ nlohmann::json to_json(const Recipe& r) {
   j["source"] = r.source;
   j["train"] = {{"epochs", r.epochs},
                 {"eval_every", r.eval_every},
-                {"target_accuracy", r.target_accuracy ? nlohmann::json(*r.target_accuracy)
-                                                      : nlohmann::json(nullptr)},
+                {"target_accuracy", or_null(r.target_accuracy)},
                 {"warmup_steps", r.warmup_steps},
                 {"max_steps_per_epoch", r.max_steps_per_epoch},
                 {"eval_images", r.eval_images}};

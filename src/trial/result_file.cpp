@@ -5,8 +5,9 @@
 #include <cmath>
 
 #include "core/atomic_file.h"
-#include "results/mfu.h"
 #include "core/error.h"
+#include "core/json_value.h"
+#include "results/mfu.h"
 #include "trial/trial.h"
 
 namespace cb::trial {
@@ -18,10 +19,6 @@ std::string format_duration(double s) {
   if (total >= 3600) return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
   if (total >= 60) return fmt::format("{}m{:02}s", total / 60, total % 60);
   return fmt::format("{}s", total);
-}
-
-nlohmann::json optional_json(const std::optional<double>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
 }  // namespace
@@ -43,8 +40,8 @@ nlohmann::json to_json(const EpochStats& e) {
   return {{"epoch", e.epoch},
           {"train_loss", e.train_loss},
           {"train_accuracy", e.train_accuracy},
-          {"test_accuracy", optional_json(e.test_accuracy)},
-          {"test_loss", optional_json(e.test_loss)},
+          {"test_accuracy", or_null(e.test_accuracy)},
+          {"test_loss", or_null(e.test_loss)},
           {"learning_rate", e.learning_rate},
           {"epoch_time_s", e.epoch_time_s},
           {"training_time_s", e.training_time_s},
@@ -58,14 +55,14 @@ nlohmann::json to_json(const TrialOutcome& o) {
   for (const auto& e : o.epochs) epochs.push_back(to_json(e));
   return {{"status", std::string(results::to_string(o.state))},
           {"error", o.error},
-          {"diverged_step", o.diverged_step ? nlohmann::json(*o.diverged_step) : nlohmann::json(nullptr)},
+          {"diverged_step", or_null(o.diverged_step)},
           {"dataset", o.dataset},
           {"synthetic_data", o.synthetic},
           {"layout", o.layout},
           {"parameters", o.parameters},
           {"mflops_per_image", o.mflops_per_image},
-          {"test_accuracy", optional_json(o.test_accuracy)},
-          {"time_to_target_s", optional_json(o.time_to_target_s)},
+          {"test_accuracy", or_null(o.test_accuracy)},
+          {"time_to_target_s", or_null(o.time_to_target_s)},
           {"training_time_s", o.training_time_s},
           {"wall_time_s", o.wall_time_s},
           {"images_per_s", o.images_per_s},

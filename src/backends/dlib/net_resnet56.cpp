@@ -7,19 +7,14 @@ namespace cb::backends::dlib_backend {
 namespace {
 using namespace blocks;
 
-template <template <typename> class BN, long N, typename SUBNET>
-using residual_x8 =
-    residual_x3<BN, N, residual_x3<BN, N, residual<BN, N, residual<BN, N, SUBNET>>>>;
-template <template <typename> class BN, long N, typename SUBNET>
-using residual_x9 = residual_x8<BN, N, residual<BN, N, SUBNET>>;
-
 template <template <typename> class BN>
-using resnet56 = classifier<residual_x8<
-    BN, 64,
+using resnet56 = classifier<residual_repeat<
+    8, BN, 64,
     residual_down<
         BN, 64,
-        residual_x8<BN, 32,
-                    residual_down<BN, 32, residual_x9<BN, 16, conv_bn_relu<BN, 16, input>>>>>>>;
+        residual_repeat<
+            8, BN, 32,
+            residual_down<BN, 32, residual_repeat<9, BN, 16, conv_bn_relu<BN, 16, input>>>>>>>;
 }  // namespace
 
 NetworkType resnet56_network() {
