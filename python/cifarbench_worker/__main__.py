@@ -5,6 +5,7 @@ Each request is answered by exactly one reply: {"ok": true, ...} or {"error": <t
 channel. docs/backends/python.md documents every message.
 """
 import argparse
+import math
 import sys
 import traceback
 
@@ -28,9 +29,29 @@ def make_trainer(create, channel):
     raise ValueError(f"framework '{framework}': expected torch-py, torch-py-compile, jax or keras")
 
 
-def handle(trainer, message, channel):
-    """The reply to one operation on a built trainer."""
+def step_value(v):
+    """A step's loss or accuracy for JSON: a float, or 'nan', 'inf', '-inf' (JSON has none)."""
+    v = float(v)
+    return v if math.isfinite(v) else repr(v)
+
+
+def handle(trainer, message, channel, unread):
+    """The reply to one operation on a built trainer.
+
+    A train step's loss and accuracy stay where the framework computed them (a device scalar,
+    not yet computed while the device runs behind) in `unread` until read_steps: reading them
+    at every step would make the host wait for the device and stop it queueing the next step.
+    """
     op = message["op"]
+    if op == "train_step":
+        x, y = channel.batch(message)
+        result = trainer.train_step(x, y)
+        unread.append((result.pop("loss"), result.pop("accuracy")))
+        return result
+    if op == "read_steps":
+        values = [(step_value(loss), step_value(accuracy)) for loss, accuracy in unread]
+        unread.clear()
+        return {"loss": [v[0] for v in values], "accuracy": [v[1] for v in values]}
     if op == "noop":
         return {}
     if op == "set_learning_rate":
@@ -39,7 +60,7 @@ def handle(trainer, message, channel):
     if op == "sync":
         trainer.sync()
         return {}
-    if op in ("train_step", "evaluate", "logits"):
+    if op in ("evaluate", "logits"):
         x, y = channel.batch(message)
         if op == "logits":
             channel.write_floats(int(message["out_offset"]), trainer.logits(x, y))
@@ -76,6 +97,7 @@ def created(trainer):
 def serve(channel):
     faults = FaultInjector()
     trainer = None
+    unread = []  # train steps' (loss, accuracy), until read_steps
     while True:
         message = channel.receive()
         if message is None or message["op"] == "quit":
@@ -85,11 +107,12 @@ def serve(channel):
             faults.before(op)
             if op == "create":
                 trainer = make_trainer(message, channel)
+                unread.clear()
                 reply = created(trainer)
             elif trainer is None and op != "noop":
                 raise RuntimeError(f"operation '{op}' before create")
             else:
-                reply = handle(trainer, message, channel)
+                reply = handle(trainer, message, channel, unread)
             reply["ok"] = True
         except (ValueError, ImportError) as e:
             kind = "unsupported" if isinstance(e, ImportError) else "input"

@@ -206,8 +206,8 @@ class JaxTrainer:
                 jnp.float32(self.step), jax.random.fold_in(self.key, self.step))
         fn = self._compiled("train", args)
         self.params, self.buffers, self.opt_state, loss, correct = fn(*args)
-        return {"loss": float(loss), "accuracy": int(correct) / x.shape[0],
-                "compile_time_s": self.compile_time_s}
+        # Device arrays, still being computed: read at read_steps, not here (no host wait).
+        return {"loss": loss, "accuracy": correct / x.shape[0], "compile_time_s": self.compile_time_s}
 
     def logits(self, x, y):
         args = (self.params, self.buffers, jax.device_put(x, self.device))

@@ -217,9 +217,9 @@ class TorchTrainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.steps += 1
-        with torch.no_grad():
-            correct = (logits.argmax(1) == y).sum().item()
-        return {"loss": loss.item(), "accuracy": correct / x.shape[0]}
+        with torch.no_grad():  # device scalars: read at read_steps, not here (no host wait)
+            accuracy = (logits.argmax(1) == y).sum() / x.shape[0]
+        return {"loss": loss.detach(), "accuracy": accuracy}
 
     def _inference(self, x):
         self.model.eval()

@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -165,6 +166,36 @@ TEST(PythonBackend, TorchPyAgreesWithTheTorchBackendOnATinyCnnWithAdamW) {
   CIFARBENCH_REQUIRE_BACKEND("torch");
   const auto spec = conv_bn_relu_pool_linear({3, 8, 8}, 4, 10);
   expect_agreement_with_torch(spec, random_weights(spec, 7), backends::OptimizerConfig::Kind::adamw);
+}
+
+// The worker keeps each step's values where torch computed them until read_steps and then sends
+// them all, in order; a diverged step's loss arrives non-finite (JSON has no NaN: the worker sends
+// "nan" and the trainer reads it back), as the C++ trainer reads it.
+TEST(PythonBackend, ReadStepsReturnsEveryStepInOrderWithDivergedLossesNonFinite) {
+  CIFARBENCH_REQUIRE_BACKEND("torch");
+  const auto spec = conv_bn_relu_pool_linear({3, 8, 8}, 4, 10);
+  const model::Weights weights = random_weights(spec, 3);
+  auto reference = torch_backend().create_trainer(cpu_config(spec, weights));
+  auto python = backend("torch-py").create_trainer(cpu_config(spec, weights));
+  std::vector<std::vector<backends::StepResult>> read;
+  for (auto* t : {reference.get(), python.get()}) {
+    EXPECT_TRUE(t->read_steps().empty());
+    t->set_learning_rate(0.05);
+    for (std::uint64_t step = 0; step < 3; ++step) t->train_step(random_batch(spec, 4, 30 + step));
+    t->set_learning_rate(1e30);  // the weights overflow within a few steps
+    for (std::uint64_t step = 3; step < 8; ++step) t->train_step(random_batch(spec, 4, 30 + step));
+    read.push_back(t->read_steps());
+    EXPECT_TRUE(t->read_steps().empty());  // read once
+  }
+  ASSERT_EQ(read[0].size(), 8u);
+  ASSERT_EQ(read[1].size(), 8u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(read[1][i].loss, read[0][i].loss, 1e-6 * std::max(1.0, std::abs(read[0][i].loss)))
+        << i;
+    EXPECT_DOUBLE_EQ(read[1][i].accuracy, read[0][i].accuracy) << i;
+  }
+  EXPECT_FALSE(std::isfinite(read[0].back().loss)) << read[0].back().loss;
+  EXPECT_FALSE(std::isfinite(read[1].back().loss)) << read[1].back().loss;
 }
 
 TEST(PythonBackend, ImportedWeightsComeBackBitForBit) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <thread>
 
 #include "backends/python/interpreter.h"
@@ -47,6 +48,21 @@ nlohmann::json execution_json(const ExecutionSettings& e) {
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+// A step value of the read_steps reply: a number, or "nan", "inf", "-inf" (JSON has none).
+double step_value(const nlohmann::json& v, const std::string& framework) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) {
+    const std::string text = v.get<std::string>();
+    if (text == "nan") return std::numeric_limits<double>::quiet_NaN();
+    if (text == "inf") return std::numeric_limits<double>::infinity();
+    if (text == "-inf") return -std::numeric_limits<double>::infinity();
+  }
+  throw CheckFailed(
+      fmt::format("{} worker: read_steps sent {} for a step value; expected a number, "
+                  "\"nan\", \"inf\" or \"-inf\"",
+                  framework, v.dump()));
 }
 
 }  // namespace
@@ -224,7 +240,26 @@ void PythonTrainer::train_step(const data::Batch& batch) {
   request["op"] = "train_step";
   const nlohmann::json reply = worker_->request(request, op_timeout_);
   compile_time_s_ = reply.value("compile_time_s", compile_time_s_);  // jax, keras: first use
-  unread_.push_back({reply.at("loss").get<double>(), reply.at("accuracy").get<double>()});
+  ++unread_;
+}
+
+std::vector<StepResult> PythonTrainer::read_steps() {
+  if (unread_ == 0) return {};
+  const nlohmann::json reply = worker_->request({{"op", "read_steps"}}, op_timeout_);
+  const nlohmann::json& loss = reply.at("loss");
+  const nlohmann::json& accuracy = reply.at("accuracy");
+  if (!loss.is_array() || !accuracy.is_array() || loss.size() != unread_ ||
+      accuracy.size() != unread_) {
+    throw CheckFailed(
+        fmt::format("{} worker: read_steps answered {} losses and {} accuracies for {} steps",
+                    framework_, loss.size(), accuracy.size(), unread_));
+  }
+  std::vector<StepResult> read(unread_);
+  for (std::size_t i = 0; i < unread_; ++i) {
+    read[i] = {step_value(loss[i], framework_), step_value(accuracy[i], framework_)};
+  }
+  unread_ = 0;
+  return read;
 }
 
 void PythonTrainer::empty_step(const data::Batch& batch) {

@@ -44,7 +44,7 @@ class PythonTrainer final : public Trainer {
   data::Layout input_layout() const override { return layout_; }
   std::int64_t parameter_count() const override { return parameters_; }
   void train_step(const data::Batch& batch) override;
-  std::vector<StepResult> read_steps() override { return std::exchange(unread_, {}); }
+  std::vector<StepResult> read_steps() override;
   EvalResult evaluate(const data::Batch& batch) override;
   std::vector<float> logits(const data::Batch& batch) override;
   void set_learning_rate(double lr) override;
@@ -84,9 +84,10 @@ class PythonTrainer final : public Trainer {
   std::int64_t parameters_ = 0;
   std::vector<EffectiveSetting> settings_;
   double compile_time_s_ = 0;
-  // train_step's results until read_steps: the worker answers each step with its values (a
-  // reply per step is the protocol's cost anyway), so keeping them costs nothing more.
-  std::vector<StepResult> unread_;
+  // Steps the worker has run since the last read_steps. The worker keeps their values where the
+  // framework computed them and sends them all on read_steps: a step's reply carries none, so
+  // answering it never waits for the device.
+  std::size_t unread_ = 0;
   bool learning_rate_set_ = false;
   OptimizerConfig::Kind optimizer_kind_;
   bool has_optimizer_state_ = false;
