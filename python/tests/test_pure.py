@@ -1,6 +1,6 @@
 """The worker's pure parts, without any framework: the spec reader, the Keras plan, the weight
-layout conversions (checked by computing the same conv and linear both ways in numpy) and the
-fault-injection syntax. Run: /usr/bin/python3 -m unittest discover -s python/tests -t python."""
+layout conversions (checked by computing the same conv and linear both ways in numpy), the
+fault-injection syntax and the protocol loop's keeping of step values until read_steps. Run: /usr/bin/python3 -m unittest discover -s python/tests -t python."""
 import unittest
 
 import numpy as np
@@ -143,3 +143,32 @@ class FaultTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FakeChannel:
+    """A channel whose batches are fixed arrays (handle() reads a batch from the message)."""
+    def batch(self, message):
+        return np.zeros((2, 3, 1, 1), np.float32), np.zeros(2, np.int64)
+
+
+class FakeTrainer:
+    """Answers train_step with the next of the given (loss, accuracy) values."""
+    def __init__(self, values):
+        self.values = list(values)
+
+    def train_step(self, x, y):
+        loss, accuracy = self.values.pop(0)
+        return {"loss": loss, "accuracy": accuracy, "compile_time_s": 0.5}
+
+
+class ReadStepsTest(unittest.TestCase):
+    def test_train_step_answers_without_values_and_read_steps_sends_them_all_in_order(self):
+        from cifarbench_worker.__main__ import handle
+        trainer, unread = FakeTrainer([(2.5, 0.5), (float("nan"), 0.0), (float("inf"), 1.0)]), []
+        for _ in range(3):
+            self.assertEqual(handle(trainer, {"op": "train_step"}, FakeChannel(), unread),
+                             {"compile_time_s": 0.5})
+        self.assertEqual(handle(trainer, {"op": "read_steps"}, FakeChannel(), unread),
+                         {"loss": [2.5, "nan", "inf"], "accuracy": [0.5, 0.0, 1.0]})
+        self.assertEqual(handle(trainer, {"op": "read_steps"}, FakeChannel(), unread),
+                         {"loss": [], "accuracy": []})
