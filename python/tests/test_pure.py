@@ -1,6 +1,7 @@
 """The worker's pure parts, without any framework: the spec reader, the Keras plan, the weight
 layout conversions (checked by computing the same conv and linear both ways in numpy), the
-fault-injection syntax and the protocol loop's keeping of step values until read_steps. Run: /usr/bin/python3 -m unittest discover -s python/tests -t python."""
+fault-injection syntax and the protocol loop's keeping of step values until read_steps.
+Run: /usr/bin/python3 -m unittest discover -s python/tests -t python."""
 import unittest
 
 import numpy as np
