@@ -182,7 +182,18 @@ Suite load_suite(const std::filesystem::path& path) {
 
 namespace {
 
-// The frameworks a suite names, "available" expanded; unavailable ones explained in `skipped`.
+// Why "available" left a framework out, in one line: the suite did not name it, and its whole
+// reason (every library path tried, how to install it) can run to ten lines that `cifarbench
+// env` prints anyway.
+std::string unavailable_in_brief(const backends::BackendInfo& info) {
+  const auto end = info.unavailable_reason.find('\n');
+  if (end == std::string::npos) return fmt::format("{}: unavailable: {}", info.name, info.unavailable_reason);
+  return fmt::format("{}: unavailable: {} … (`cifarbench env` gives the whole reason)", info.name,
+                     info.unavailable_reason.substr(0, end));
+}
+
+// The frameworks a suite names, "available" expanded; unavailable ones explained in `skipped`
+// (in one line each where "available" left them out, whole where the suite named them).
 std::vector<std::string> suite_frameworks(const Suite& suite, std::vector<std::string>* skipped) {
   std::vector<std::string> frameworks;
   std::set<std::string> seen;
@@ -191,9 +202,7 @@ std::vector<std::string> suite_frameworks(const Suite& suite, std::vector<std::s
       for (const auto& b : backends::all_backends()) {
         const auto info = b->info();
         if (info.available && seen.insert(info.name).second) frameworks.push_back(info.name);
-        if (!info.available && skipped) {
-          skipped->push_back(fmt::format("{}: unavailable: {}", info.name, info.unavailable_reason));
-        }
+        if (!info.available && skipped) skipped->push_back(unavailable_in_brief(info));
       }
     } else {
       const backends::Backend* b = backends::find_backend(f);

@@ -33,7 +33,10 @@ class NoBf16Backend final : public backends::Backend {
 class AbsentBackend final : public backends::Backend {
  public:
   backends::BackendInfo info() const override {
-    return {"absentfw", "", false, "libabsent.so was not found", {}};
+    return {"absentfw", "", false,
+            "libabsent.so was not found; tried:\n  /opt/absent/libabsent.so: no such file\n"
+            "To use absentfw, install it.",
+            {}};
   }
   std::unique_ptr<backends::Trainer> create_trainer(const backends::TrainerConfig&) const override {
     throw Unsupported("not in this test");
@@ -140,6 +143,22 @@ seeds = [1]
   ASSERT_EQ(trials.size(), 1u);
   EXPECT_EQ(trials[0].framework, "nobf16");
   EXPECT_TRUE(mentions(skipped, "absentfw: unavailable: libabsent.so was not found"));
+  EXPECT_TRUE(mentions(skipped, "/opt/absent/libabsent.so: no such file"));  // named: all of it
+}
+
+TEST_F(Planner, AvailableLeavesOutAnUnavailableFrameworkWithTheFirstLineOfItsReason) {
+  const Suite s = suite_from(R"(
+[matrix]
+frameworks = ["available"]
+models = ["simple-cnn"]
+seeds = [1]
+)");
+  std::vector<std::string> skipped;
+  plan_trials(s, &skipped);
+  EXPECT_TRUE(mentions(skipped, "absentfw: unavailable: libabsent.so was not found; tried: … "
+                                "(`cifarbench env` gives the whole reason)"));
+  EXPECT_FALSE(mentions(skipped, "/opt/absent"));
+  for (const auto& line : skipped) EXPECT_EQ(line.find('\n'), std::string::npos) << line;
 }
 
 TEST_F(Planner, AnInvalidCustomModelFailsLoadingTheSuite) {
