@@ -46,7 +46,8 @@ nlohmann::json cpu_peak(const std::string& cpu_model, int logical_cores, const s
                         PeakMode mode);
 
 // Where measured device peaks live: beside peak_cache_path(), its name ending "-devices.json";
-// one record per key (device name, precision, size, measuring framework).
+// one record per key (device name, precision, product size and runs; the record names the
+// framework that measured it).
 std::filesystem::path device_peak_cache_path();
 
 // The environment record's "peak"."device" entry for a trial on `device` (not the CPU) with
