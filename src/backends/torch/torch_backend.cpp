@@ -1,5 +1,5 @@
 // The LibTorch backend: a spec built from ATen ops (spec_network.h), PyTorch's SGD and AdamW
-// written out as backend.h defines them, and the CUDA options of a CUDA build of LibTorch.
+// written out as backend.h defines them (optimizer.h), and the CUDA options of a CUDA build of LibTorch.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
@@ -10,10 +10,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <thread>
 
 #include "backends/backend.h"
 #include "backends/torch/data_parallel.h"
+#include "backends/torch/optimizer.h"
 #include "backends/torch/spec_network.h"
 #include "core/error.h"
 
@@ -84,7 +86,7 @@ class TorchTrainer final : public Trainer {
  public:
   explicit TorchTrainer(const TrainerConfig& config)
       : device_(parse_device(config.execution.device)),
-        optimizer_(config.optimizer),
+        label_smoothing_(config.optimizer.label_smoothing),
         precision_(config.execution.precision),
         channels_last_(config.execution.channels_last),
         network_(config.model, at::TensorOptions().dtype(at::kFloat).device(device_)),
@@ -92,14 +94,7 @@ class TorchTrainer final : public Trainer {
     network_.load(*config.initial_weights);
     if (channels_last_) network_.set_channels_last(true);
     params_ = network_.trainable();
-    for (const auto& p : params_) {
-      if (optimizer_.kind == OptimizerConfig::Kind::sgd) {
-        momentum_.push_back(at::zeros_like(p).detach());
-      } else {
-        exp_avg_.push_back(at::zeros_like(p).detach());
-        exp_avg_sq_.push_back(at::zeros_like(p).detach());
-      }
-    }
+    optimizer_.emplace(config.optimizer, params_);
     if (precision_ == MixedPrecision::fp16) {
       loss_scale_ = at::full({1}, 65536.0, at::TensorOptions().dtype(at::kFloat).device(device_));
       growth_tracker_ = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(device_));
@@ -144,19 +139,18 @@ class TorchTrainer final : public Trainer {
     }
     logits = logits.to(at::kFloat);
     const at::Tensor loss = at::cross_entropy_loss(logits, labels, {}, at::Reduction::Mean, -100,
-                                                   optimizer_.label_smoothing);
+                                                   label_smoothing_);
     for (auto& p : params_) p.mutable_grad().reset();  // set_to_none: no memset, no accumulate
     if (data_parallel_) data_parallel_->prepare_step();
-    bool step_ok = true;
     if (precision_ == MixedPrecision::fp16) {
       (loss * loss_scale_).backward();
       if (data_parallel_) data_parallel_->finish_step();
-      step_ok = unscale_gradients();
+      optimizer_->step_unless(params_, *learning_rate_, unscale_gradients());
     } else {
       loss.backward();
       if (data_parallel_) data_parallel_->finish_step();
+      optimizer_->step(params_, *learning_rate_);
     }
-    if (step_ok) apply_optimizer();
     at::NoGradGuard no_grad;  // the step's values stay on the device until read_steps
     unread_loss_.push_back(loss.detach());
     unread_correct_.push_back(logits.argmax(1).eq(labels).sum());
@@ -251,14 +245,9 @@ class TorchTrainer final : public Trainer {
     };
     const auto names = trainable_names();
     for (std::size_t i = 0; i < params_.size(); ++i) {
-      if (optimizer_.kind == OptimizerConfig::Kind::sgd) {
-        add(names[i] + ".momentum_buffer", momentum_[i]);
-      } else {
-        add(names[i] + ".exp_avg", exp_avg_[i]);
-        add(names[i] + ".exp_avg_sq", exp_avg_sq_[i]);
-      }
+      for (const auto& [suffix, tensor] : optimizer_->state(i)) add(names[i] + "." + suffix, *tensor);
     }
-    add("optimizer.step", at::full({1}, static_cast<double>(step_), at::kFloat));
+    add("optimizer.step", at::full({1}, static_cast<double>(optimizer_->steps()), at::kFloat));
     if (loss_scale_.defined()) add("optimizer.loss_scale", loss_scale_);
     return state;
   }
@@ -277,16 +266,11 @@ class TorchTrainer final : public Trainer {
     };
     const auto names = trainable_names();
     for (std::size_t i = 0; i < params_.size(); ++i) {
-      if (optimizer_.kind == OptimizerConfig::Kind::sgd) {
-        load(names[i] + ".momentum_buffer", momentum_[i]);
-      } else {
-        load(names[i] + ".exp_avg", exp_avg_[i]);
-        load(names[i] + ".exp_avg_sq", exp_avg_sq_[i]);
-      }
+      for (const auto& [suffix, tensor] : optimizer_->state(i)) load(names[i] + "." + suffix, *tensor);
     }
     at::Tensor step = at::zeros({1}, at::kFloat);
     load("optimizer.step", step);
-    step_ = static_cast<std::int64_t>(step.item<float>());
+    optimizer_->set_steps(static_cast<std::int64_t>(step.item<float>()));
     if (loss_scale_.defined() && state.find("optimizer.loss_scale")) {
       load("optimizer.loss_scale", loss_scale_);
     }
@@ -337,11 +321,9 @@ class TorchTrainer final : public Trainer {
     return {x, y};
   }
 
-  // GradScaler's unscale-and-update: false when a gradient overflowed (the step is skipped).
-  // The scale's update stays on the device; whether to skip is still read on the host (one host
-  // synchronisation per fp16 step, as PyTorch's own GradScaler.step does): skipping on the
-  // device would need a masked optimizer update (docs/backends/torch.md).
-  bool unscale_gradients() {
+  // GradScaler's unscale-and-update: the overflow flag (nonzero when a gradient is inf or NaN),
+  // left on the device for step_unless; the scale's update stays on the device too.
+  at::Tensor unscale_gradients() {
     std::vector<at::Tensor> grads;
     for (auto& p : params_) {
       if (p.grad().defined()) grads.push_back(p.grad());
@@ -349,47 +331,16 @@ class TorchTrainer final : public Trainer {
     at::Tensor found_inf = at::zeros({1}, loss_scale_.options());
     at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf, loss_scale_.reciprocal());
     at::_amp_update_scale_(loss_scale_, growth_tracker_, found_inf, 2.0, 0.5, 2000);
-    return found_inf.item<float>() == 0.0f;
-  }
-
-  // The update rules of backend.h's OptimizerConfig, op for op as PyTorch 1.13 runs them.
-  void apply_optimizer() {
-    at::NoGradGuard no_grad;
-    const double lr = *learning_rate_;
-    const double wd = optimizer_.weight_decay;
-    ++step_;
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      at::Tensor& p = params_[i];
-      at::Tensor g = p.grad();
-      if (!g.defined()) continue;
-      if (optimizer_.kind == OptimizerConfig::Kind::sgd) {
-        if (wd != 0) g = g.add(p, wd);
-        if (optimizer_.momentum != 0) {
-          momentum_[i].mul_(optimizer_.momentum).add_(g);
-          g = optimizer_.nesterov ? g.add(momentum_[i], optimizer_.momentum) : momentum_[i];
-        }
-        p.add_(g, -lr);
-      } else {
-        p.mul_(1 - lr * wd);
-        exp_avg_[i].mul_(optimizer_.beta1).add_(g, 1 - optimizer_.beta1);
-        exp_avg_sq_[i].mul_(optimizer_.beta2).addcmul_(g, g, 1 - optimizer_.beta2);
-        const double step = static_cast<double>(step_);
-        const double correction1 = 1 - std::pow(optimizer_.beta1, step);
-        const double correction2 = 1 - std::pow(optimizer_.beta2, step);
-        const at::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(correction2)).add_(optimizer_.eps);
-        p.addcdiv_(exp_avg_[i], denom, -lr / correction1);
-      }
-    }
+    return found_inf;
   }
 
   at::Device device_;
-  OptimizerConfig optimizer_;
+  double label_smoothing_;
   MixedPrecision precision_;
   bool channels_last_;
   SpecNetwork network_;
   std::vector<at::Tensor> params_;
-  std::vector<at::Tensor> momentum_, exp_avg_, exp_avg_sq_;
-  std::int64_t step_ = 0;
+  std::optional<SpecOptimizer> optimizer_;  // made once params_ exist
   std::optional<double> learning_rate_;
   at::Tensor loss_scale_, growth_tracker_;  // fp16 only
   std::vector<at::Tensor> unread_loss_, unread_correct_;  // per step, on the device, until read_steps
