@@ -59,7 +59,8 @@ void SpecOptimizer::adamw(at::Tensor& p, const at::Tensor& g, std::size_t i, dou
 
 // Every coefficient becomes a one-element tensor chosen by the flag: 1 for the multipliers and 0
 // for the increments when skipped, so that state · 1 + 0 · (anything finite) leaves the state
-// exactly as it was. Gradients are zeroed first where the flag is set, which removes inf and NaN.
+// exactly as it was. Gradients (after weight decay) are zeroed where the flag is set, which
+// removes inf and NaN.
 void SpecOptimizer::step_unless(std::vector<at::Tensor>& params, double lr,
                                 const at::Tensor& found_inf) {
   at::NoGradGuard no_grad;
